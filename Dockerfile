@@ -1,0 +1,21 @@
+# One image for every stage: `yuqing worker STAGE` picks the process.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 YUQING_DATA_DIR=/var/lib/yuqing
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY yuqing ./yuqing
+COPY crawlers ./crawlers
+COPY nlp ./nlp
+COPY alerting ./alerting
+COPY api ./api
+COPY response_playbooks ./response_playbooks
+RUN pip install -c constraints.txt . \
+ && useradd --system --home /var/lib/yuqing yuqing \
+ && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
+
+USER yuqing
+EXPOSE 8000
+ENTRYPOINT ["yuqing"]
+CMD ["worker", "api"]

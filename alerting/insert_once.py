@@ -1,0 +1,26 @@
+"""INSERT … ON CONFLICT DO NOTHING for the rows whose unique key makes an action happen once
+(escalation steps, notifications): one statement, no savepoint, safe under concurrent workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from yuqing.db.base import Base
+
+
+def insert_once(session: Session, row: Base, key: str) -> bool:
+    """Insert ``row`` (a new, unsaved ORM object) unless one with the same unique ``key`` exists.
+    Returns True when it was inserted. The object itself stays outside the session."""
+    values: dict[str, Any] = {
+        attr.key: getattr(row, attr.key)
+        for attr in inspect(type(row)).column_attrs
+        if getattr(row, attr.key) is not None
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(type(row)).values(**values).on_conflict_do_nothing(index_elements=[key])
+    return session.execute(statement).rowcount == 1

@@ -1,0 +1,203 @@
+"""Incident in, alert out: rules, dedup, assignment, deadlines, escalation steps and the first notices.
+
+``upsert_incident`` runs inside the caller's transaction (one per bus message). It is idempotent: an
+incident version already seen changes nothing, and one incident never has two alerts (the alert's
+``fingerprint`` is unique).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerting import escalation
+from alerting.calendar import WorkCalendar
+from alerting.clocks import Policies, due_for
+from alerting.directory import Directory
+from alerting.escalation import DeliverFn, RecipientResolver
+from alerting.models import Alert, AlertDeadline
+from alerting.rules import AlertingConfig, evaluate
+from alerting.state import Action, Status, can, next_status
+from yuqing import audit
+from yuqing.schemas import Incident, severity_rank
+
+SYSTEM = escalation.SYSTEM
+CREATED_ROLES = ["department", "duty_officer"]
+RAISED_ROLES = ["department", "department_head", "duty_officer"]
+
+
+@dataclass
+class IntakeContext:
+    config: AlertingConfig
+    policies: Policies
+    calendar: WorkCalendar
+    directory: Directory
+    resolve: RecipientResolver
+    deliver: DeliverFn
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    outcome: Literal["created", "raised", "updated", "seen", "no_alert"]
+    alert_id: int | None = None
+
+
+def fingerprint(incident_id: str) -> str:
+    return f"incident:{incident_id}"
+
+
+def _add_deadlines(
+    session: Session, alert: Alert, kinds: list[str], ctx: IntakeContext, now: datetime
+) -> list[AlertDeadline]:
+    have = set(session.scalars(select(AlertDeadline.kind).where(AlertDeadline.alert_id == alert.id)))
+    added = []
+    for kind in kinds:
+        if kind in have:
+            continue
+        due = due_for(kind, alert.first_seen, policies=ctx.policies, calendar=ctx.calendar)
+        row = AlertDeadline(
+            alert_id=alert.id,
+            kind=kind,
+            start=due.start,
+            due_at=due.due_at,
+            original_due_at=due.due_at,
+            provisional=due.provisional,
+            calendar_version=due.calendar_version,
+        )
+        session.add(row)
+        added.append(row)
+    session.flush()
+    for row in added:
+        escalation.schedule_deadline(session, alert, row, now)
+    return added
+
+
+def _copy_incident(alert: Alert, incident: Incident) -> None:
+    alert.incident_version = incident.version
+    alert.title = incident.title
+    alert.heat = incident.heat
+    alert.locations = [loc.model_dump() for loc in incident.locations]
+    alert.category = incident.category
+    alert.department_type = incident.department_type
+
+
+def _create(
+    session: Session,
+    incident: Incident,
+    level: str,
+    matched: tuple[str, ...],
+    ctx: IntakeContext,
+    now: datetime,
+) -> Alert:
+    assignment = ctx.directory.assign(
+        category=incident.category, department_type=incident.department_type, locations=incident.locations
+    )
+    alert = Alert(
+        fingerprint=fingerprint(incident.id),
+        incident_id=incident.id,
+        incident_kind=incident.kind,
+        level=level,
+        status=Status.NEW,
+        matched_rules=list(matched),
+        first_seen=incident.first_seen,
+        created_at=now,
+        updated_at=now,
+        department_id=assignment.department_id,
+        department_name=assignment.department_name,
+        region_code=assignment.region_code,
+        assignment_reason=assignment.reason,
+        ack_cycle=0,
+        ack_cycle_started_at=now,
+        ladder=escalation.snapshot(ctx.config.escalation),
+    )
+    _copy_incident(alert, incident)
+    session.add(alert)
+    session.flush()
+    deadlines = _add_deadlines(session, alert, ctx.policies.kinds_for(level, incident.kind), ctx, now)
+    escalation.schedule_unacknowledged(session, alert)
+    audit.record(
+        session,
+        at=now,
+        actor=SYSTEM,
+        channel="system",
+        action="alert_created",
+        object_type="alert",
+        object_id=str(alert.id),
+        reason=f"rules: {', '.join(matched)}",
+        details={
+            "incident_id": incident.id,
+            "incident_version": incident.version,
+            "level": level,
+            "department_id": assignment.department_id,
+            "assignment": assignment.reason,
+            "deadlines": {d.kind: d.due_at.isoformat() for d in deadlines},
+        },
+    )
+    ctx.deliver(session, alert, None, "created", 0, ctx.resolve(alert, CREATED_ROLES, now), now)
+    return alert
+
+
+def _raise(
+    session: Session, alert: Alert, level: str, matched: tuple[str, ...], ctx: IntakeContext, now: datetime
+) -> None:
+    before_level, before_status = alert.level, alert.status
+    alert.level = level
+    alert.matched_rules = list(matched)
+    alert.updated_at = now
+    added = _add_deadlines(session, alert, ctx.policies.kinds_for(level, alert.incident_kind), ctx, now)
+    reopened = before_status != Status.NEW and can(Action.REOPEN, alert.status)
+    if reopened:
+        alert.status = next_status(Action.REOPEN, alert.status)
+        alert.resume_status = alert.snoozed_until = alert.snooze_reason = None
+        alert.acknowledged_at = alert.acknowledged_by = alert.closed_at = None
+        escalation.restart_cycle(session, alert, now, "level rose: escalation restarted")
+    else:
+        escalation.schedule_unacknowledged(session, alert)  # the new level may need it
+    audit.record(
+        session,
+        at=now,
+        actor=SYSTEM,
+        channel="system",
+        action="level_raised",
+        object_type="alert",
+        object_id=str(alert.id),
+        reason=f"rules: {', '.join(matched)}",
+        details={
+            "from_level": before_level,
+            "to_level": level,
+            "from": before_status,
+            "to": alert.status,
+            "reopened": reopened,
+            "deadlines_added": {d.kind: d.due_at.isoformat() for d in added},
+        },
+    )
+    ctx.deliver(session, alert, None, f"level:{level}", 0, ctx.resolve(alert, RAISED_ROLES, now), now)
+
+
+def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: IntakeContext) -> IntakeResult:
+    alert = session.scalar(
+        select(Alert).where(Alert.fingerprint == fingerprint(incident.id)).with_for_update()
+    )
+    if alert is not None and incident.version <= alert.incident_version:
+        return IntakeResult("seen", alert.id)
+    decision = evaluate(ctx.config, incident, now)
+    if alert is None:
+        if decision.level is None:
+            return IntakeResult("no_alert")
+        return IntakeResult(
+            "created", _create(session, incident, decision.level, decision.matched, ctx, now).id
+        )
+    _copy_incident(alert, incident)
+    alert.updated_at = now
+    if (
+        decision.level is not None
+        and alert.status != Status.MERGED
+        and severity_rank(decision.level) > severity_rank(alert.level)
+    ):
+        _raise(session, alert, decision.level, decision.matched, ctx, now)
+        return IntakeResult("raised", alert.id)
+    return IntakeResult("updated", alert.id)

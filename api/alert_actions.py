@@ -1,0 +1,194 @@
+"""The alert actions the console and the API share: who may do what, the department scope, and the
+translation of alerting's errors into problem details."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from alerting import service
+from alerting.directory import Directory, DirectoryError
+from alerting.models import Alert
+from alerting.state import InvalidTransition
+from api.deps import Principal
+from api.labels import ACTION_LABELS, STATUS_LABELS
+from api.problems import ProblemError
+from yuqing.settings import Settings
+
+ActionName = Literal[
+    "acknowledge",
+    "start_response",
+    "reassign",
+    "info_published",
+    "press_conference",
+    "supervise",
+    "snooze",
+    "unsnooze",
+    "close",
+    "merge",
+]
+
+PERMISSION_FOR: dict[str, str] = {
+    "acknowledge": "alerts.handle",
+    "start_response": "alerts.handle",
+    "reassign": "alerts.handle",
+    "info_published": "alerts.handle",
+    "press_conference": "alerts.handle",
+    "snooze": "alerts.handle",
+    "unsnooze": "alerts.handle",
+    "supervise": "alerts.supervise",
+    "close": "alerts.dispatch",
+    "merge": "alerts.dispatch",
+}
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Link = Annotated[str, Field(min_length=1, max_length=2000, description="http(s) URL of the publication")]
+
+
+class NoteIn(BaseModel):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ReassignIn(BaseModel):
+    department_id: str = Field(min_length=1, max_length=60)
+    reason: Text
+
+
+class EvidenceIn(BaseModel):
+    link: Link
+    evidence: Text = Field(description="what was published, where, by whom")
+
+
+class SupervisionIn(BaseModel):
+    reason: Text
+    supervisor: str | None = Field(default=None, max_length=120)
+
+
+class SnoozeIn(BaseModel):
+    minutes: int = Field(ge=5, le=7 * 24 * 60, description="silence reminders this long")
+    reason: Text
+
+
+class CloseIn(BaseModel):
+    review: Text = Field(description="复盘: what happened and how it was handled")
+
+
+class MergeIn(BaseModel):
+    into_id: int = Field(ge=1, le=2**53)
+    reason: Text
+
+
+BODY_FOR: dict[str, type[BaseModel]] = {
+    "acknowledge": NoteIn,
+    "start_response": NoteIn,
+    "reassign": ReassignIn,
+    "info_published": EvidenceIn,
+    "press_conference": EvidenceIn,
+    "supervise": SupervisionIn,
+    "snooze": SnoozeIn,
+    "unsnooze": NoteIn,
+    "close": CloseIn,
+    "merge": MergeIn,
+}
+
+
+def not_found(alert_id: int) -> ProblemError:
+    return ProblemError(404, "not-found", f"没有编号为 {alert_id} 的预警")
+
+
+def visible_alert(session: Session, alert_id: int, principal: Principal) -> Alert:
+    """The alert, if this user may see it; a department handler sees only its own department's."""
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise not_found(alert_id)
+    scope = principal.department_scope
+    if scope is not None and alert.department_id != scope:
+        raise not_found(alert_id)  # the same answer as "does not exist": no probing other departments
+    return alert
+
+
+def load_directory(session: Session, settings: Settings) -> Directory:
+    from alerting.worker import load_directory as load
+
+    try:
+        return load(session, settings)
+    except DirectoryError as exc:
+        raise ProblemError(503, "directory-unavailable", f"部门目录不可用：{exc}") from None
+
+
+def perform(
+    session: Session,
+    settings: Settings,
+    action: str,
+    alert_id: int,
+    body: BaseModel,
+    principal: Principal,
+    *,
+    now: datetime,
+) -> service.AlertRead:
+    """Run one action for ``principal``; raises ProblemError 403/404/409/422 with a Chinese message."""
+    if not principal.can(PERMISSION_FOR[action]):
+        raise ProblemError(
+            403, "forbidden", f"当前角色（{principal.role_label}）不能执行「{ACTION_LABELS[action]}」"
+        )
+    alert = visible_alert(session, alert_id, principal)
+    common: dict[str, Any] = {
+        "alert_id": alert_id,
+        "actor": principal.name,
+        "channel": principal.channel,
+        "now": now,
+    }
+    data = body.model_dump()
+    try:
+        match action:
+            case "acknowledge":
+                return service.acknowledge(session, note=data["note"], **common)
+            case "start_response":
+                return service.start_response(session, note=data["note"], **common)
+            case "unsnooze":
+                return service.unsnooze(session, reason=data["note"], **common)
+            case "reassign":
+                return service.reassign(
+                    session,
+                    department_id=data["department_id"],
+                    reason=data["reason"],
+                    directory=load_directory(session, settings),
+                    **common,
+                )
+            case "info_published":
+                return service.record_info_published(
+                    session, link=data["link"], evidence=data["evidence"], **common
+                )
+            case "press_conference":
+                return service.record_press_conference(
+                    session, link=data["link"], evidence=data["evidence"], **common
+                )
+            case "supervise":
+                return service.request_supervision(
+                    session, reason=data["reason"], supervisor=data["supervisor"], **common
+                )
+            case "snooze":
+                return service.snooze(
+                    session, until=now + timedelta(minutes=data["minutes"]), reason=data["reason"], **common
+                )
+            case "close":
+                return service.close(session, review=data["review"], **common)
+            case "merge":
+                if principal.department_scope is not None:
+                    visible_alert(session, data["into_id"], principal)
+                return service.merge(session, into_id=data["into_id"], reason=data["reason"], **common)
+    except service.AlertNotFound as exc:
+        raise ProblemError(404, "not-found", f"预警不存在：{exc}") from None
+    except InvalidTransition as exc:
+        raise ProblemError(
+            409,
+            "invalid-transition",
+            f"预警当前状态为「{STATUS_LABELS.get(alert.status, alert.status)}」，"
+            f"不能执行「{ACTION_LABELS[action]}」",
+        ) from exc
+    except service.InvalidRequest as exc:
+        raise ProblemError(422, "invalid-request", f"无法{ACTION_LABELS[action]}：{exc}") from None
+    raise ProblemError(404, "not-found", f"未知操作 {action}")

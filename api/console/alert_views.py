@@ -1,0 +1,265 @@
+"""Console pages for alerts: the live board, the incident page with its actions, and incidents without
+an alert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from alerting import service
+from alerting.models import Alert, AlertDeadline
+from alerting.state import OPEN, Action, can
+from api import alert_actions as actions
+from api.console.render import cn_time, render
+from api.console.views import see_other
+from api.deps import DB, AppState, Now, Principal, State, console_user
+from api.incident_view import incident_detail, visible_incident
+from api.labels import ACTION_LABELS
+from api.problems import ProblemError
+from yuqing.db.models import IncidentRow
+
+router = APIRouter(include_in_schema=False)
+
+BOARD_POLL_SECONDS = 10
+STATE_ACTION = {
+    "acknowledge": Action.ACKNOWLEDGE,
+    "start_response": Action.START_RESPONSE,
+    "info_published": Action.PUBLISH_INFO,
+    "press_conference": Action.HOLD_PRESS_CONFERENCE,
+    "supervise": Action.SUPERVISE,
+    "snooze": Action.SNOOZE,
+    "unsnooze": Action.UNSNOOZE,
+    "close": Action.CLOSE,
+    "merge": Action.MERGE,
+}
+ACTION_ORDER = (
+    "acknowledge",
+    "start_response",
+    "info_published",
+    "press_conference",
+    "reassign",
+    "supervise",
+    "snooze",
+    "unsnooze",
+    "close",
+    "merge",
+)
+
+
+BoardView = Literal["all", "new", "overdue", "supervised", "major"]
+BOARD_VIEWS: dict[str, str] = {
+    "all": "全部待处置",
+    "new": "待签收",
+    "overdue": "已超时",
+    "supervised": "督办中",
+    "major": "重大及以上",
+}
+
+
+def board_context(session: Session, principal: Principal, now: datetime, view: BoardView) -> dict[str, Any]:
+    filters: dict[str, Any] = {"statuses": sorted(OPEN)}
+    if view == "new":
+        filters["statuses"] = ["new"]
+    elif view == "supervised":
+        filters["statuses"] = ["supervised"]
+    elif view == "overdue":
+        filters["overdue"] = True
+    elif view == "major":
+        filters["levels"] = ["重大", "特别重大"]
+    page = service.list_alerts(
+        session, now=now, department_id=principal.department_scope, sort="urgency", limit=200, **filters
+    )
+    deadlines: dict[int, list[AlertDeadline]] = {}
+    ids = [a.id for a in page.items]
+    if ids:
+        for d in session.scalars(
+            select(AlertDeadline).where(AlertDeadline.alert_id.in_(ids)).order_by(AlertDeadline.due_at)
+        ):
+            deadlines.setdefault(d.alert_id, []).append(d)
+    return {"alerts": page.items, "deadlines": deadlines, "now": now, "view": view, "views": BOARD_VIEWS}
+
+
+@router.get("/alerts")
+def alerts_index() -> Response:
+    return see_other("/board")
+
+
+@router.get("/board")
+def board(
+    request: Request,
+    session: DB,
+    now: Now,
+    view: BoardView = "all",
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    context = board_context(session, principal, now, view)
+    return render(request, "board.html", {**context, "nav": "board", "poll_seconds": BOARD_POLL_SECONDS})
+
+
+@router.get("/board/rows")
+def board_rows(
+    request: Request,
+    session: DB,
+    now: Now,
+    view: BoardView = "all",
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    return render(request, "_board_rows.html", board_context(session, principal, now, view))
+
+
+def allowed_actions(principal: Principal, alert: service.AlertRead) -> list[str]:
+    names = []
+    for name in ACTION_ORDER:
+        if not principal.can(actions.PERMISSION_FOR[name]):
+            continue
+        state_action = STATE_ACTION.get(name)
+        if (state_action is not None and can(state_action, alert.status)) or (
+            name == "reassign" and alert.status in OPEN
+        ):
+            names.append(name)
+    return names
+
+
+def _incident_context(
+    state: AppState, session: Session, row: IncidentRow | None, now: datetime
+) -> dict[str, Any]:
+    if row is None:
+        return {"incident": None, "posts": [], "series": [], "similar": [], "merged": [], "merged_alerts": []}
+    detail = incident_detail(state, session, row, now=now)
+    series = detail.series
+    spans_days = bool(series) and series[0].start.date() != series[-1].start.date()
+    labels = [cn_time(p.start, "%m-%d %H:%M" if spans_days else "%H:%M") for p in series]
+    return {
+        "incident": detail.incident,
+        "posts_error": detail.posts_error,
+        "posts": detail.posts,
+        "series": series,
+        "similar": detail.similar,
+        "merged": detail.merged,
+        "merged_alerts": detail.merged_alerts,
+        "heat_chart": {
+            "labels": labels,
+            "posts": [p.posts for p in series],
+            "heat": [round(p.heat, 1) for p in series],
+        },
+        "sentiment_chart": {
+            "labels": labels,
+            **{k: [getattr(p, k) for p in series] for k in ("negative", "neutral", "positive")},
+        },
+    }
+
+
+def alert_page_response(
+    request: Request,
+    state: AppState,
+    session: Session,
+    principal: Principal,
+    alert_id: int,
+    now: datetime,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    actions.visible_alert(session, alert_id, principal)
+    alert = service.get_alert(session, alert_id=alert_id, now=now)
+    row = session.get(IncidentRow, alert.incident_id)
+    directory = actions.load_directory(session, state.settings)
+    done = request.query_params.get("done")
+    context = {
+        **_incident_context(state, session, row, now),
+        "alert": alert,
+        "now": now,
+        "error": error,
+        "history": service.alert_history(session, alert_id=alert_id),
+        "actions": allowed_actions(principal, alert),
+        "departments": directory.departments,
+        "flash": f"已{ACTION_LABELS[done]}" if done in ACTION_LABELS else None,
+        "nav": "department" if principal.department_scope else "board",
+    }
+    return render(request, "incident.html", context, status_code=status_code)
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(
+    request: Request,
+    alert_id: int,
+    state: State,
+    session: DB,
+    now: Now,
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    return alert_page_response(request, state, session, principal, alert_id, now)
+
+
+@router.post("/alerts/{alert_id}/actions/{action}")
+async def alert_action(
+    request: Request,
+    alert_id: int,
+    action: actions.ActionName,
+    state: State,
+    session: DB,
+    now: Now,
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if k != "csrf_token" and v != ""}
+    try:
+        body = actions.BODY_FOR[action].model_validate(form)
+        actions.perform(session, state.settings, action, alert_id, body, principal, now=now)
+        session.commit()
+    except ValidationError as exc:
+        session.rollback()
+        fields = "、".join(str(e["loc"][-1]) for e in exc.errors() if e.get("loc"))
+        return alert_page_response(
+            request,
+            state,
+            session,
+            principal,
+            alert_id,
+            now,
+            status_code=422,
+            error=f"无法{ACTION_LABELS[action]}：请填写完整（{fields}）",
+        )
+    except ProblemError as exc:
+        session.rollback()
+        if exc.status == 404:
+            raise
+        return alert_page_response(
+            request, state, session, principal, alert_id, now, error=exc.detail, status_code=exc.status
+        )
+    return see_other(f"/alerts/{alert_id}?done={action}")
+
+
+@router.get("/incidents/{incident_id}")
+def incident_page(
+    request: Request,
+    incident_id: str,
+    state: State,
+    session: DB,
+    now: Now,
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    row = visible_incident(session, incident_id, principal)
+    alert_id = session.scalar(
+        select(Alert.id)
+        .where(Alert.incident_id == incident_id, Alert.merged_into_id.is_(None))
+        .order_by(Alert.id)
+        .limit(1)
+    )
+    if alert_id is not None:
+        return see_other(f"/alerts/{alert_id}")
+    context = {
+        **_incident_context(state, session, row, now),
+        "alert": None,
+        "now": now,
+        "history": [],
+        "actions": [],
+        "departments": [],
+        "nav": "board",
+    }
+    return render(request, "incident.html", context)

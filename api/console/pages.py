@@ -1,0 +1,11 @@
+"""Every console page, in one router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.console import alert_views, docs_views, overview_views, token_views, views
+
+router = APIRouter(include_in_schema=False)
+for module in (views, alert_views, overview_views, docs_views, token_views):
+    router.include_router(module.router)

@@ -1,0 +1,189 @@
+"""What the incident page shows: the incident, its alert, the post timeline (from the search store),
+hourly heat and sentiment series, locations, similar and merged incidents."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from alerting import service
+from alerting.models import Alert
+from api.deps import AppState, Principal
+from api.problems import ProblemError
+from api.schemas import PostOut
+from yuqing.db.models import IncidentPost, IncidentRow
+from yuqing.storage import StoreError
+
+MAX_TIMELINE = 200
+MAX_RELATED = 8
+SHORT_SPAN = timedelta(hours=6)
+
+
+class IncidentOut(BaseModel):
+    id: str
+    title: str
+    keywords: list[str]
+    first_seen: datetime
+    last_seen: datetime
+    category: str | None
+    severity: str | None
+    severity_triggers: list[str]
+    locations: list[dict[str, Any]]
+    post_count: int
+    source_count: int
+    heat: float
+    burst: float
+    negative_share: float
+    kind: str
+    merged_into: str | None
+
+    @classmethod
+    def of(cls, row: IncidentRow) -> IncidentOut:
+        return cls.model_validate({k: getattr(row, k) for k in cls.model_fields})
+
+
+class SeriesPoint(BaseModel):
+    start: datetime
+    posts: int
+    heat: float
+    negative: int
+    neutral: int
+    positive: int
+
+
+class IncidentDetail(BaseModel):
+    incident: IncidentOut
+    alert: service.AlertDetail | None
+    merged_alerts: list[service.AlertRead]
+    posts: list[PostOut]
+    posts_error: str | None = None
+    series: list[SeriesPoint]
+    similar: list[IncidentOut]
+    merged: list[IncidentOut]
+
+
+def _alerts_for(session: Session, incident_id: str, now: datetime) -> list[service.AlertDetail]:
+    ids = session.scalars(select(Alert.id).where(Alert.incident_id == incident_id).order_by(Alert.id)).all()
+    return [service.get_alert(session, alert_id=i, now=now) for i in ids]
+
+
+def visible_incident(session: Session, incident_id: str, principal: Principal) -> IncidentRow:
+    row = session.get(IncidentRow, incident_id)
+    missing = ProblemError(404, "not-found", f"没有编号为 {incident_id} 的事件")
+    if row is None:
+        raise missing
+    scope = principal.department_scope
+    if scope is not None:
+        owned = session.scalar(
+            select(Alert.id).where(Alert.incident_id == incident_id, Alert.department_id == scope).limit(1)
+        )
+        if owned is None:
+            raise missing
+    return row
+
+
+def _timeline(state: AppState, session: Session, incident_id: str) -> list[PostOut]:
+    post_ids = session.scalars(
+        select(IncidentPost.post_id)
+        .where(IncidentPost.incident_id == incident_id)
+        .order_by(IncidentPost.added_at.desc())
+        .limit(MAX_TIMELINE)
+    ).all()
+    if not post_ids:
+        return []
+    try:
+        docs = state.store.get(list(post_ids))
+    except StoreError as exc:
+        raise ProblemError(503, "search-unavailable", f"检索服务不可用：{exc}") from None
+    posts = [PostOut.from_store(d) for d in docs]
+    return sorted(posts, key=lambda p: p.published_at or p.fetched_at)
+
+
+def bucket_width(posts: list[PostOut]) -> timedelta:
+    """Ten minutes for an incident a few hours old, an hour for a longer one."""
+    times = [p.published_at or p.fetched_at for p in posts]
+    return timedelta(minutes=10) if times and max(times) - min(times) <= SHORT_SPAN else timedelta(hours=1)
+
+
+def post_series(posts: list[PostOut]) -> list[SeriesPoint]:
+    """Posts, heat and sentiment per time bucket (empty buckets included, so the axis is even)."""
+    if not posts:
+        return []
+    width = bucket_width(posts)
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+
+    def floor(t: datetime) -> datetime:
+        return epoch + ((t - epoch) // width) * width
+
+    times = [p.published_at or p.fetched_at for p in posts]
+    start, end = floor(min(times)), floor(max(times))
+    buckets: dict[datetime, SeriesPoint] = {}
+    at = start
+    while at <= end:
+        buckets[at] = SeriesPoint(start=at, posts=0, heat=0.0, negative=0, neutral=0, positive=0)
+        at += width
+    for post, when in zip(posts, times, strict=True):
+        point = buckets[floor(when)]
+        point.posts += 1
+        point.heat += post.heat
+        setattr(point, post.sentiment, getattr(point, post.sentiment) + 1)
+    return [buckets[k] for k in sorted(buckets)]
+
+
+def _similar(session: Session, row: IncidentRow) -> list[IncidentOut]:
+    """Other incidents of the same category in the same place, or sharing keywords; hottest first."""
+    conditions = []
+    if row.category and row.location_code:
+        conditions.append(
+            (IncidentRow.category == row.category)
+            & IncidentRow.location_code.startswith(row.location_code[:4])
+        )
+    candidates = session.scalars(
+        select(IncidentRow)
+        .where(
+            IncidentRow.id != row.id,
+            IncidentRow.merged_into.is_(None),
+            or_(*conditions) if conditions else IncidentRow.category == row.category,
+        )
+        .order_by(IncidentRow.heat.desc())
+        .limit(50)
+    ).all()
+    words = set(row.keywords or [])
+    scored = defaultdict(list)
+    for other in candidates:
+        scored[len(words & set(other.keywords or []))].append(other)
+    ordered = [o for n in sorted(scored, reverse=True) for o in scored[n]]
+    return [IncidentOut.of(o) for o in ordered[:MAX_RELATED]]
+
+
+def incident_detail(state: AppState, session: Session, row: IncidentRow, *, now: datetime) -> IncidentDetail:
+    alerts = _alerts_for(session, row.id, now)
+    current = next((a for a in alerts if a.merged_into_id is None), alerts[0] if alerts else None)
+    merged_alerts: list[service.AlertRead] = []
+    if current is not None:
+        merged_ids = session.scalars(select(Alert.id).where(Alert.merged_into_id == current.id)).all()
+        merged_alerts = [service.get_alert(session, alert_id=i, now=now) for i in merged_ids]
+    try:
+        posts, posts_error = _timeline(state, session, row.id), None
+    except ProblemError as exc:  # the store is down: the incident and its alert are still worth showing
+        posts, posts_error = [], exc.detail
+    merged_rows = session.scalars(
+        select(IncidentRow).where(
+            or_(IncidentRow.merged_into == row.id, IncidentRow.id == (row.merged_into or ""))
+        )
+    ).all()
+    return IncidentDetail(
+        incident=IncidentOut.of(row),
+        posts_error=posts_error,
+        alert=current,
+        merged_alerts=merged_alerts,
+        posts=posts,
+        series=post_series(posts),
+        similar=_similar(session, row),
+        merged=[IncidentOut.of(m) for m in merged_rows],
+    )

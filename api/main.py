@@ -1,0 +1,89 @@
+"""The FastAPI application: REST API under /api (OpenAPI at /docs) and the server-rendered console."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from api.auth.sessions import COOKIE_NAME, SessionCodec
+from api.deps import AppState, default_store_factory
+from api.problems import install_problem_handlers
+from yuqing.clock import Clock, SystemClock
+from yuqing.db.session import Database, open_database
+from yuqing.settings import Settings
+from yuqing.storage import SearchStore
+
+STATIC_DIR = Path(__file__).resolve().parent / "console" / "static"
+
+TAGS = [
+    {"name": "health", "description": "存活检查（无需登录）"},
+    {"name": "auth", "description": "登录、退出、当前用户与 API 令牌"},
+    {"name": "alerts", "description": "预警：列表、详情与处置动作"},
+    {"name": "incidents", "description": "事件：帖子时间线、热度与情感走势"},
+    {"name": "search", "description": "全部帖子检索、筛选与分面"},
+    {"name": "labels", "description": "标注纠错（用于下一次训练）"},
+    {"name": "overview", "description": "领导视图与部门视图"},
+    {"name": "sources", "description": "信源健康状态"},
+]
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    store_factory: Callable[[], SearchStore] | None = None,
+) -> FastAPI:
+    """Build the app. ``db`` defaults to ``open_database(settings.db_url)`` (migrated); tests pass their own
+    database, clock and store."""
+    from api.console.pages import router as console_router
+    from api.routes import api_router
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        docs_url=None,  # /docs and /openapi.json need a login: api.console.docs_views
+        redoc_url=None,
+        openapi_url=None,
+        title="政务舆情监测与回应系统 API",
+        version="0.1.0",
+        description="值班、处置、督办与检索接口。认证：浏览器会话（Cookie + CSRF）"
+        "或 `Authorization: Bearer <API 令牌>`。错误按 RFC 9457 返回 `application/problem+json`。",
+        openapi_tags=TAGS,
+    )
+    state = AppState(
+        settings=settings,
+        db=db or open_database(settings.db_url),
+        clock=clock or SystemClock(),
+        codec=SessionCodec(settings),
+        store_factory=store_factory or default_store_factory(settings),
+    )
+    app.state.yuqing = state
+    install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def browser_session(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.session = state.codec.load(request.cookies.get(COOKIE_NAME))
+        response = await call_next(request)
+        if request.state.session.changed:
+            state.codec.save(response, request.state.session, https=request.url.scheme == "https")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app.include_router(api_router)
+    app.include_router(console_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    return app

@@ -1,0 +1,12 @@
+"""The REST API under /api."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.problems import PROBLEM_RESPONSES
+from api.routes import alerts, auth, health, incidents, labels, notifications, overview, search, sources
+
+api_router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
+for module in (health, auth, alerts, notifications, incidents, search, labels, overview, sources):
+    api_router.include_router(module.router)

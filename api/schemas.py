@@ -1,0 +1,141 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from yuqing.schemas import EnrichedPost
+
+
+class UserOut(BaseModel):
+    name: str
+    display_name: str
+    role: str
+    role_label: str
+    department_id: str | None
+
+
+class MeOut(UserOut):
+    csrf_token: str | None = Field(
+        default=None, description="send as X-CSRF-Token on state-changing requests"
+    )
+
+
+class LoginIn(BaseModel):
+    name: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=80, description="what the token is for")
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="shown once; send as Authorization: Bearer <token>")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    time: datetime
+    database: Literal["ok"]
+
+
+class PostOut(BaseModel):
+    """A post as the search store holds it (what the NLP said about it included)."""
+
+    id: str
+    source_id: str
+    source_kind: str
+    url: str
+    title: str
+    content: str
+    author: str | None = None
+    published_at: datetime | None = None
+    fetched_at: datetime
+    heat: float = 0.0
+    relevant: bool
+    category: str | None
+    sentiment: str
+    sentiment_score: float
+    emotion: str | None
+    severity: str | None
+    locations: list[dict[str, Any]]
+    score: float = 0.0
+
+    @classmethod
+    def from_store(cls, doc: dict[str, Any], score: float = 0.0, *, content_chars: int = 400) -> PostOut:
+        post = EnrichedPost.model_validate(doc)
+        content = post.content if len(post.content) <= content_chars else post.content[:content_chars] + "…"
+        return cls(
+            id=post.id,
+            source_id=post.source_id,
+            source_kind=post.source_kind,
+            url=post.url,
+            title=post.title,
+            content=content,
+            author=post.author,
+            published_at=post.published_at,
+            fetched_at=post.fetched_at,
+            heat=post.heat,
+            relevant=post.tags.relevant,
+            category=post.tags.category,
+            sentiment=post.tags.sentiment.label,
+            sentiment_score=post.tags.sentiment.score,
+            emotion=post.tags.emotion,
+            severity=post.tags.severity.level,
+            locations=[loc.model_dump() for loc in post.tags.locations],
+            score=score,
+        )
+
+
+class FacetBucket(BaseModel):
+    value: str
+    count: int
+
+
+class HistogramBucket(BaseModel):
+    start: datetime
+    count: int
+
+
+class SearchOut(BaseModel):
+    total: int
+    page: int
+    size: int
+    hits: list[PostOut]
+    facets: dict[str, list[FacetBucket]]
+    histogram: list[HistogramBucket]
+
+
+LabelTask = Literal["relevance", "category", "sentiment"]
+
+
+class LabelIn(BaseModel):
+    task: LabelTask
+    label: str = Field(
+        min_length=1,
+        max_length=40,
+        description="relevance: relevant|irrelevant; sentiment: negative|neutral|positive; "
+        "category: the category name",
+    )
+
+
+class LabelOut(BaseModel):
+    id: int
+    post_id: str
+    task: str
+    label: str
+    previous: str | None
+    user: str
+    created_at: datetime

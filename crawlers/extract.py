@@ -1,0 +1,241 @@
+"""Field extraction shared by the spiders: selectors, counts, JSON paths and the item/required-field checks.
+
+Everything here is pure (a page and ``now`` in, items and problems out), so it is tested without a network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from parsel import Selector, SelectorList
+from w3lib.url import canonicalize_url
+
+from crawlers.config import CountSelectors, DetailSelectors, FieldMap, Source
+from crawlers.items import CrawledItem, Problem
+from crawlers.text import clean_lines, html_to_text
+from crawlers.timeparse import parse_cn_datetime
+from yuqing.schemas import Counts
+
+COUNT_NAMES = ("reply", "repost", "comment", "like")
+_NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)\s*(万|w|W|千|k|K|亿)?")
+_MULTIPLIER = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "亿": 100_000_000}
+_TRACKING = re.compile(r"^(utm_\w+|spm|share_token|_t)$")
+
+
+def canonical_url(url: str) -> str:
+    """Sorted query, no fragment, no tracking parameters: the identity of a page."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    return canonicalize_url(
+        urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+    )
+
+
+def parse_count(text: str | int | float | None) -> int | None:
+    """``回复(12)`` -> 12, ``1.2万`` -> 12000, ``3k`` -> 3000; None when there is no number."""
+    if text is None:
+        return None
+    if isinstance(text, int | float):
+        return int(text)
+    m = _NUMBER.search(text)
+    if not m:
+        return None
+    number = float(m.group(1).replace(",", ""))
+    return int(number * _MULTIPLIER.get(m.group(2) or "", 1))
+
+
+def _is_xpath(selector: str) -> bool:
+    return selector.startswith(("/", "./", "(", "xpath:"))
+
+
+def select(node: Selector, selector: str) -> SelectorList[Selector]:
+    if _is_xpath(selector):
+        return node.xpath(selector.removeprefix("xpath:"))
+    return node.css(selector.removeprefix("css:"))
+
+
+def select_text(node: Selector, selector: str | None) -> str | None:
+    """The text a selector picks: text nodes and attributes joined, elements converted to clean text."""
+    if not selector:
+        return None
+    found = select(node, selector)
+    if not found:
+        return None
+    parts = []
+    for match in found:
+        value = match.get()
+        parts.append(value if isinstance(match.root, str) else html_to_text(value))
+    text = clean_lines("\n".join(p for p in parts if p))
+    return text or None
+
+
+def select_counts(node: Selector, counts: CountSelectors) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for name in COUNT_NAMES:
+        value = parse_count(select_text(node, getattr(counts, name)))
+        if value is not None:
+            result[name] = value
+    return result
+
+
+def select_fields(node: Selector, selectors: DetailSelectors) -> dict[str, Any]:
+    """title / content / published_at / author (raw text) and counts from one node, only those found."""
+    fields: dict[str, Any] = {}
+    for name in ("title", "content", "published_at", "author"):
+        value = select_text(node, getattr(selectors, name))
+        if value is not None:
+            fields[name] = value
+    counts = select_counts(node, selectors.counts)
+    if counts:
+        fields["counts"] = counts
+    return fields
+
+
+def json_path(data: Any, path: str | None) -> Any:
+    """``data.list`` / ``user.name`` / ``pics.0.url``; None when any step is missing."""
+    if not path:
+        return None
+    current = data
+    for step in path.split("."):
+        if isinstance(current, Mapping):
+            current = current.get(step)
+        elif isinstance(current, list) and step.lstrip("-").isdigit():
+            index = int(step)
+            current = current[index] if -len(current) <= index < len(current) else None
+        else:
+            return None
+        if current is None:
+            return None
+    return current
+
+
+def json_fields(entry: Mapping[str, Any], mapping: FieldMap) -> dict[str, Any]:
+    """Raw field values of one JSON item; the url from ``url`` or ``url_template``."""
+    fields: dict[str, Any] = {}
+    url = json_path(entry, mapping.url)
+    if url is None and mapping.url_template:
+        try:
+            url = mapping.url_template.format_map(entry)
+        except (KeyError, IndexError, AttributeError, ValueError):
+            url = None
+    if url is not None:
+        fields["url"] = str(url)
+    for name in ("title", "content", "published_at", "author"):
+        value = json_path(entry, getattr(mapping, name))
+        if value is not None:
+            fields[name] = value if name == "published_at" else _plain(value)
+    counts = {
+        k: c for k, path in mapping.counts.items() if (c := parse_count(json_path(entry, path))) is not None
+    }
+    if counts:
+        fields["counts"] = counts
+    return fields
+
+
+def _plain(value: Any) -> str:
+    text = str(value)
+    return html_to_text(text) if "<" in text and ">" in text else clean_lines(text)
+
+
+def build_item(
+    source: Source, url: str | None, fields: Mapping[str, Any], now: datetime
+) -> tuple[CrawledItem | None, list[Problem]]:
+    """Check required fields and parse the time; an unparseable time is reported but the item is kept."""
+    problems: list[Problem] = []
+    title = str(fields.get("title") or "").strip()
+    content = str(fields.get("content") or "").strip()
+    missing = [name for name in source.required if not fields.get(name)]
+    if not url:
+        missing.insert(0, "url")
+    if not title and not content:
+        missing.append("title or content")
+    if missing:
+        reason = f"skipped: missing {', '.join(missing)}"
+        return None, [Problem(source_id=source.id, kind="missing_field", url=url, reason=reason)]
+    assert url is not None
+    raw_time = fields.get("published_at")
+    published = None
+    if raw_time not in (None, ""):
+        published = parse_cn_datetime(raw_time, now, source.tz)
+        if published is None:
+            if "published_at" in source.required:
+                return None, [
+                    Problem(
+                        source_id=source.id,
+                        kind="missing_field",
+                        url=url,
+                        reason=f"skipped: published_at {str(raw_time)[:60]!r} is not a time",
+                    )
+                ]
+            problems.append(
+                Problem(
+                    source_id=source.id,
+                    kind="bad_date",
+                    url=url,
+                    reason=f"cannot read the time {str(raw_time)[:60]!r}; kept without it",
+                )
+            )
+    author = fields.get("author")
+    item = CrawledItem(
+        source_id=source.id,
+        url=url,
+        title=title,
+        content=content,
+        published_at=published,
+        author=str(author).strip() or None if author is not None else None,
+        counts=Counts(**fields.get("counts", {})),
+    )
+    return item, problems
+
+
+def merge_fields(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Later layers win per field; counts merge per count."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key == "counts":
+                merged["counts"] = {**merged.get("counts", {}), **value}
+            else:
+                merged[key] = value
+    return merged
+
+
+def feed_entries(feed: Selector) -> Iterable[tuple[str | None, dict[str, Any]]]:
+    """(link, fields) per RSS item or Atom entry of a feed with namespaces removed."""
+    for entry in feed.xpath("//item | //entry"):
+        link = (
+            entry.xpath("normalize-space(link/text())").get()
+            or entry.xpath("(link[@rel='alternate']/@href | link/@href)[1]").get()
+        )
+        if not link:
+            guid = entry.xpath("normalize-space(guid/text())").get() or ""
+            link = guid if guid.startswith("http") else None
+        body = (
+            entry.xpath("encoded/text()").get()
+            or entry.xpath("content/text()").get()
+            or entry.xpath("description/text()").get()
+            or entry.xpath("summary/text()").get()
+            or ""
+        )
+        fields: dict[str, Any] = {
+            "title": clean_lines(html_to_text(entry.xpath("title/text()").get() or "")),
+            "content": html_to_text(body),
+            "published_at": (
+                entry.xpath("normalize-space(pubDate/text())").get()
+                or entry.xpath("normalize-space(published/text())").get()
+                or entry.xpath("normalize-space(date/text())").get()
+                or entry.xpath("normalize-space(updated/text())").get()
+                or None
+            ),
+            "author": (
+                entry.xpath("normalize-space(author/name/text())").get()
+                or entry.xpath("normalize-space(creator/text())").get()
+                or entry.xpath("normalize-space(author/text())").get()
+                or None
+            ),
+        }
+        yield link, {k: v for k, v in fields.items() if v}

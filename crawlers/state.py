@@ -1,0 +1,87 @@
+"""Incremental crawling: decide whether an extracted item is new, an update (counts or text changed) or
+already emitted, against the ``crawl_seen`` table. The caller commits after the posts are flushed."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawlers.config import Source
+from crawlers.extract import canonical_url
+from crawlers.items import CrawledItem
+from crawlers.models import CrawlSeen
+from yuqing.schemas import RawPost, post_id_for
+
+Verdict = Literal["new", "update", "seen", "duplicate"]
+_WS = re.compile(r"\s+")
+
+
+def fingerprint(item: CrawledItem) -> str:
+    """Hash of the whitespace-normalised title and content: the same text under another URL is a duplicate."""
+    text = _WS.sub(" ", f"{item.title}\n{item.content}").strip()
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def decide(
+    session: Session, source: Source, item: CrawledItem, now: datetime
+) -> tuple[Verdict, RawPost | None]:
+    """The verdict, and the post to emit for ``new`` and ``update``; records the item in the session."""
+    canonical = canonical_url(item.url)
+    post_id = post_id_for(source.id, canonical)
+    fp = fingerprint(item)
+    counts = item.counts.model_dump()
+    row = session.get(CrawlSeen, (source.id, post_id))
+    if row is None:
+        duplicate = session.scalar(
+            select(CrawlSeen.url)
+            .where(CrawlSeen.source_id == source.id, CrawlSeen.fingerprint == fp)
+            .limit(1)
+        )
+        if duplicate is not None:
+            return "duplicate", None
+        session.add(
+            CrawlSeen(
+                source_id=source.id,
+                post_id=post_id,
+                url=canonical,
+                fingerprint=fp,
+                counts=counts,
+                first_seen=now,
+                last_emitted=now,
+                updates=0,
+            )
+        )
+        return "new", _post(source, item, post_id, fp, now, is_update=False)
+    if row.counts == counts and row.fingerprint == fp:
+        return "seen", None
+    row.counts = counts
+    row.fingerprint = fp
+    row.last_emitted = now
+    row.updates += 1
+    return "update", _post(source, item, post_id, fp, now, is_update=True)
+
+
+def _post(
+    source: Source, item: CrawledItem, post_id: str, fp: str, now: datetime, *, is_update: bool
+) -> RawPost:
+    return RawPost(
+        id=post_id,
+        source_id=source.id,
+        source_kind=source.kind,
+        source_weight=source.weight,
+        region=source.region,
+        url=item.url,
+        title=item.title,
+        content=item.content,
+        author=item.author,
+        published_at=item.published_at,
+        fetched_at=now,
+        counts=item.counts,
+        is_update=is_update,
+        fingerprint=fp,
+    )

@@ -1,0 +1,552 @@
+"""Online clustering of enriched posts into incidents (事件).
+
+A relevant post joins, in this order:
+1. the incident it already belongs to (re-delivery or an update of its counts: nothing is counted twice);
+2. the incident of an earlier near-duplicate (``nlp.dedup``: reposts, small edits, added hashtags);
+3. the active incident whose keyword centroid is most similar to it: cosine of TF-IDF vectors over the
+   post's tokens (IDF from the posts seen in the window), plus ``LOCATION_BOOST`` when their places
+   are related and ``CATEGORY_BOOST`` when their categories agree, at least ``MATCH_THRESHOLD``;
+   incidents whose places contradict the post's (南京 vs 福州) are never candidates; ``EVENT_BOOST``
+   more when both are about the same kind of emergency (``EVENT_TYPES``) in related places within
+   ``EVENT_GAP``, so an eyewitness post, a hospital notice and an official bulletin of one explosion join;
+4. otherwise a new incident, whose id is derived from this first post's id (``inc-<post id>``).
+Irrelevant posts, and posts without a content word, never open incidents. An incident is active while
+its newest post is less than ``WINDOW`` (72 h) from the post's time; time is the post's own (published,
+else fetched), so replaying the same posts gives the same incidents. ``MATCH_THRESHOLD`` 0.3 keeps the
+test stories whole in any arrival order (partitions do not keep time order); 0.35 merges fewer topically
+similar 留言 without places but split a story in 2 of 100 shuffled orders.
+
+Every aggregate is recomputed from the incident's members, so an update of one post's counts changes
+the heat and nothing else; ``version`` goes up only when the incident as sent changes. See
+``nlp.heat`` for the heat formula; ``burst`` is the posts of the incident's last hour divided by
+(1 + its hourly rate over the 24 hours before): 0 when quiet, about 1 for a steady trickle, high when
+it takes off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from nlp.dedup import NearDuplicateIndex, Signature, signature
+from nlp.heat import incident_heat
+from nlp.location import is_ancestor
+from nlp.tokenize import clean_text
+from yuqing.schemas import Counts, EnrichedPost, Incident, Location, Severity, severity_rank
+
+WINDOW = timedelta(hours=72)
+MATCH_THRESHOLD = 0.3
+LOCATION_BOOST = 0.1
+CATEGORY_BOOST = 0.05
+EVENT_BOOST = 0.3
+EVENT_GAP = timedelta(hours=24)
+# Kinds of emergency, by the words posts use for them. Posts about the same kind of emergency in related
+# places within EVENT_GAP are the same event to a duty officer, however differently they are worded
+# (an eyewitness's 巨响, the hospital's 伤员, the bulletin's 爆炸事故). ``accident`` words are generic:
+# they join an incident of any kind, but two specific kinds never join on them (a 车祸 is not the 爆炸).
+_EVENT_WORDS = {
+    "explosion": "爆炸 爆燃 巨响 炸响",
+    "fire": "火灾 起火 失火 大火 着火 明火 浓烟",
+    "collapse": "坍塌 垮塌 塌方 倒塌",
+    "leak": "泄漏 中毒 毒气 刺鼻",
+    "flood": "洪水 内涝 决堤 溺水 溺亡 漫堤",
+    "crowd": "踩踏 聚集 群体性",
+    "epidemic": "疫情 感染 确诊 传染",
+    "quake": "地震 余震",
+    "landslide": "滑坡 泥石流",
+    "traffic": "车祸 追尾 相撞 侧翻",
+    "accident": "事故 遇难 伤亡 伤员 死亡 受伤 失联 救援 搜救",
+}
+EVENT_TYPES: dict[str, str] = {w: kind for kind, words in _EVENT_WORDS.items() for w in words.split()}
+CENTROID_TERMS = 40
+KEYWORDS = 8
+MAX_POST_IDS = 50
+MAX_SOURCE_IDS = 100
+MAX_TRIGGERS = 10
+MAX_LOCATIONS = 3
+MAX_TERMS = 100
+
+_MESSAGE_CUES = (
+    "留言",
+    "信箱",
+    "来信",
+    "问政",
+    "诉求",
+    "信访",
+    "12345",
+    "liuyan",
+    "message",
+    "mailbox",
+    "xinfang",
+)
+_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{2,20}$")  # Chinese, or a plain Latin word (PX, COVID)
+STOPWORDS_FILE = Path(__file__).resolve().parent / "incident_stopwords.txt"
+STOPWORDS = frozenset(
+    word
+    for line in STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    if not line.startswith("#")
+    for word in line.split()
+)
+
+
+def post_time(post: EnrichedPost) -> datetime:
+    if post.published_at is not None and post.published_at <= post.fetched_at:
+        return post.published_at
+    return post.fetched_at
+
+
+def incident_id_for(post_id: str) -> str:
+    """The id of the incident a post opens: ``inc-<post id>`` (hashed when too long for the column)."""
+    if len(post_id) > 36:
+        post_id = hashlib.sha1(post_id.encode()).hexdigest()[:32]
+    return f"inc-{post_id}"
+
+
+def terms(tokens: Iterable[str]) -> dict[str, float]:
+    """Sub-linear term frequencies of the (at most ``MAX_TERMS`` most frequent) content words."""
+    counts = Counter(t for t in tokens if len(t) >= 2 and t not in STOPWORDS and _WORD.match(t))
+    return {
+        t: 1.0 + math.log(n) for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
+    }
+
+
+def is_message(post: EnrichedPost) -> bool:
+    """A citizen's message on a government message board (留言), which must be answered."""
+    if post.source_kind != "gov":
+        return False
+    where = f"{post.source_id} {post.url} {post.title}".lower()
+    return any(cue in where for cue in _MESSAGE_CUES)
+
+
+def event_kinds(terms: Iterable[str]) -> set[str]:
+    return {EVENT_TYPES[t] for t in terms if t in EVENT_TYPES}
+
+
+def same_event_kind(a: set[str], b: set[str]) -> bool:
+    """Both about an emergency, and not about two different specific kinds of it."""
+    specific_a, specific_b = a - {"accident"}, b - {"accident"}
+    if specific_a and specific_b:
+        return bool(specific_a & specific_b)
+    return bool(a) and bool(b)
+
+
+def places_related(a: Iterable[str], b: Iterable[str]) -> bool:
+    return any(x == y or is_ancestor(x, y) or is_ancestor(y, x) for x in a for y in b)
+
+
+@dataclass
+class Member:
+    """What an incident keeps of each of its posts (stored as JSON by the incidents stage)."""
+
+    post_id: str
+    source_id: str
+    at: datetime
+    title: str
+    snippet: str
+    counts: Counts
+    source_weight: float
+    relevant: bool
+    category: str | None
+    department_type: str | None
+    sentiment: str
+    emotion: str | None
+    severity: str | None
+    triggers: list[str]
+    locations: list[Location]
+    message: bool
+    terms: dict[str, float]
+    duplicate_of: str | None = None
+
+    @classmethod
+    def from_post(cls, post: EnrichedPost, duplicate_of: str | None = None) -> Member:
+        tags = post.tags
+        return cls(
+            post_id=post.id,
+            source_id=post.source_id,
+            at=post_time(post),
+            title=clean_text(post.title, 200)[0],
+            snippet=clean_text(post.content[:2000], 120)[0],
+            counts=post.counts,
+            source_weight=post.source_weight,
+            relevant=tags.relevant,
+            category=tags.category,
+            department_type=tags.department_type,
+            sentiment=tags.sentiment.label,
+            emotion=tags.emotion,
+            severity=tags.severity.level,
+            triggers=list(tags.severity.triggers),
+            locations=list(tags.locations),
+            message=is_message(post),
+            terms=terms(post.tokens),
+            duplicate_of=duplicate_of,
+        )
+
+    @property
+    def codes(self) -> list[str]:
+        return [loc.code for loc in self.locations]
+
+    def to_state(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["at"] = self.at.isoformat()
+        data["counts"] = self.counts.model_dump()
+        data["locations"] = [loc.model_dump() for loc in self.locations]
+        return data
+
+    @classmethod
+    def from_state(cls, data: dict[str, Any]) -> Member:
+        data = dict(data)
+        data["at"] = datetime.fromisoformat(data["at"])
+        data["counts"] = Counts(**data["counts"])
+        data["locations"] = [Location(**loc) for loc in data["locations"]]
+        return cls(**data)
+
+
+@dataclass
+class _Cluster:
+    id: str
+    members: dict[str, Member] = field(default_factory=dict)
+    centroid: Counter[str] = field(default_factory=Counter)
+    originals: int = 0
+    selection: dict[str, float] = field(default_factory=dict)  # the centroid's top terms, matched against
+    keywords: list[str] = field(default_factory=list)
+    version: int = 0
+    sent: Incident | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    codes: set[str] = field(default_factory=set)
+    events: set[str] = field(default_factory=set)
+
+    def note(self, member: Member) -> None:
+        """Keep the time span, the places and the kinds of emergency up to date with a new member."""
+        self.first_seen = min(self.first_seen or member.at, member.at)
+        self.last_seen = max(self.last_seen or member.at, member.at)
+        self.codes.update(member.codes)
+        self.events.update(event_kinds(member.terms))
+
+    def renote(self) -> None:
+        self.first_seen = self.last_seen = None
+        self.codes = set()
+        self.events = set()
+        for member in self.members.values():
+            self.note(member)
+
+    def add_terms(self, member: Member, sign: int = 1) -> None:
+        if member.duplicate_of is None:
+            self.centroid.update({t: sign * w for t, w in member.terms.items()})
+            self.originals += sign
+
+
+@dataclass(frozen=True)
+class StoredIncident:
+    """An incident as the incidents stage stored it: enough to carry on clustering after a restart."""
+
+    id: str
+    version: int
+    keywords: list[str]
+    members: list[tuple[Member, Signature]]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What ``IncidentTracker.add`` did: the incident as it is now, the post's record, and whether the
+    incident changed (and so has a new version to send)."""
+
+    incident: Incident
+    member: Member
+    signature: Signature
+    new_member: bool
+    changed: bool
+
+
+class IncidentTracker:
+    """The active incidents, their members, the near-duplicate index and the document frequencies."""
+
+    def __init__(self, window: timedelta = WINDOW, threshold: float = MATCH_THRESHOLD) -> None:
+        self.window = window
+        self.threshold = threshold
+        self.clusters: dict[str, _Cluster] = {}
+        self.post_cluster: dict[str, str] = {}
+        self.dedup = NearDuplicateIndex()
+        self._postings: defaultdict[str, set[str]] = defaultdict(set)
+        self._by_event: defaultdict[str, set[str]] = defaultdict(set)  # kind of emergency -> incidents
+        self._df: Counter[str] = Counter()
+        self._docs = 0
+        self._watermark: datetime | None = None
+
+    # --- the one entry point ------------------------------------------------------------------
+    def add(self, post: EnrichedPost) -> Change | None:
+        """File one post; None when it is irrelevant or wordless and not already in an incident."""
+        known = self.post_cluster.get(post.id)
+        if known is None and not post.tags.relevant:
+            return None
+        sig = signature(clean_text(post.text)[0], [loc.code for loc in post.tags.locations])
+        if known is not None:
+            cluster = self.clusters[known]
+            old = cluster.members[post.id]
+            member = Member.from_post(post, duplicate_of=old.duplicate_of)
+            cluster.members[post.id] = member
+            cluster.renote()
+            if member.terms != old.terms:  # an edited text; an update of counts leaves the centroid be
+                cluster.add_terms(old, -1)
+                cluster.add_terms(member)
+                self._rekey(cluster)
+            return self._publish(cluster, member, sig, new_member=False)
+        at = post_time(post)
+        duplicate_of = self.dedup.find(sig)
+        home = self.clusters.get(self.post_cluster.get(duplicate_of or "", ""))
+        if duplicate_of is not None and home is not None and self._active(home, at):
+            cluster = home
+            original = cluster.members[duplicate_of].duplicate_of or duplicate_of  # the root of a chain
+            member = Member.from_post(post, duplicate_of=original)
+        else:
+            member = Member.from_post(post)
+            if not member.terms:
+                return None  # no words to tell what it is about (emoji, a bare link): nothing to open
+            cluster = self._best_cluster(member, at) or self._open(incident_id_for(post.id))
+            self._count_document(member)
+        self._join(cluster, member, sig)
+        if member.duplicate_of is None:
+            self._rekey(cluster)
+        self._advance(at)
+        return self._publish(cluster, member, sig, new_member=True)
+
+    def restore(self, incidents: Iterable[StoredIncident]) -> int:
+        """Rebuild incidents from stored state (at start), as they were last sent; how many."""
+        restored = []
+        for stored in incidents:
+            cluster = self._open(stored.id)
+            for member, sig in stored.members:
+                if member.duplicate_of is None:
+                    self._count_document(member)
+                self._join(cluster, member, sig)
+                self._advance(member.at)
+            if cluster.members:
+                cluster.version = stored.version
+                restored.append((cluster, stored.keywords))
+            else:
+                del self.clusters[stored.id]
+        for cluster, keywords in restored:  # once every document frequency is back
+            self._rekey(cluster)
+            cluster.keywords = list(keywords)
+            cluster.sent = self._aggregate(cluster)
+        return len(restored)
+
+    def ranked(self) -> list[Incident]:
+        return sorted((c.sent for c in self.clusters.values() if c.sent), key=lambda i: (-i.heat, i.id))
+
+    # --- clustering ---------------------------------------------------------------------------
+    def _open(self, incident_id: str) -> _Cluster:
+        cluster = _Cluster(id=incident_id)
+        self.clusters[cluster.id] = cluster
+        return cluster
+
+    def _join(self, cluster: _Cluster, member: Member, sig: Signature) -> None:
+        cluster.members[member.post_id] = member
+        cluster.note(member)
+        for kind in cluster.events:
+            self._by_event[kind].add(cluster.id)
+        cluster.add_terms(member)
+        self.post_cluster[member.post_id] = cluster.id
+        self.dedup.add(member.post_id, sig)
+
+    def _rekey(self, cluster: _Cluster) -> None:
+        """Choose the incident's keywords and the centroid terms posts are matched against, when the
+        incident's own posts change (not each time other posts move the IDF)."""
+        for term in cluster.selection:
+            self._postings[term].discard(cluster.id)
+        top = self._top(cluster.centroid, CENTROID_TERMS)
+        cluster.keywords = top[:KEYWORDS]
+        cluster.selection = {t: cluster.centroid[t] for t in top}
+        for term in cluster.selection:
+            self._postings[term].add(cluster.id)
+
+    def _count_document(self, member: Member) -> None:
+        self._df.update(member.terms.keys())
+        self._docs += 1
+
+    def _vector(self, weights: dict[str, float]) -> dict[str, float]:
+        n = math.log(1 + self._docs)
+        df = self._df
+        return {t: w * (n - math.log(1 + df[t]) + 1.0) for t, w in weights.items() if w > 1e-9}
+
+    def _top(self, weights: dict[str, float], limit: int) -> list[str]:
+        """The ``limit`` heaviest terms by TF-IDF (rounded, so float noise never reorders equals)."""
+        vec = self._vector(weights)
+        return sorted(vec, key=lambda t: (-round(vec[t], 9), t))[:limit]
+
+    def _best_cluster(self, member: Member, at: datetime) -> _Cluster | None:
+        post_vec = self._vector(member.terms)
+        post_norm = math.sqrt(sum(w * w for w in post_vec.values()))
+        if not post_norm:
+            return None
+        best: tuple[float, str] | None = None
+        candidates = set().union(*(self._postings.get(t, ()) for t in post_vec))
+        # the same emergency told in other words shares no term: its kind makes it a candidate too
+        candidates.update(*(self._by_event.get(kind, ()) for kind in event_kinds(member.terms)))
+        for cluster in (self.clusters[cid] for cid in sorted(candidates)):
+            if not cluster.originals or not self._active(cluster, at):
+                continue
+            codes = cluster.codes
+            if member.codes and codes and not places_related(member.codes, codes):
+                continue
+            centroid = self._vector(cluster.selection)
+            norm = math.sqrt(sum(w * w for w in centroid.values()))
+            dot = sum(w * centroid.get(t, 0.0) for t, w in post_vec.items())
+            score = dot / (post_norm * norm) if norm else 0.0
+            if member.codes and codes:
+                score += LOCATION_BOOST
+                if self._same_event(member, cluster, at):
+                    score += EVENT_BOOST
+            if member.category and cluster.sent and member.category == cluster.sent.category:
+                score += CATEGORY_BOOST
+            if score >= self.threshold and (best is None or score > best[0]):
+                best = (score, cluster.id)
+        return self.clusters[best[1]] if best else None
+
+    @staticmethod
+    def _same_event(member: Member, cluster: _Cluster, at: datetime) -> bool:
+        """The same kind of emergency, close in time (places are checked by the caller)."""
+        if cluster.first_seen is None or cluster.last_seen is None:
+            return False
+        near = cluster.first_seen - EVENT_GAP <= at <= cluster.last_seen + EVENT_GAP
+        return near and same_event_kind(event_kinds(member.terms), cluster.events)
+
+    def _active(self, cluster: _Cluster, at: datetime) -> bool:
+        first, last = cluster.first_seen, cluster.last_seen
+        return (
+            first is not None and last is not None and last >= at - self.window and first <= at + self.window
+        )
+
+    def _advance(self, at: datetime) -> None:
+        if self._watermark is None or at > self._watermark:
+            self._watermark = at
+
+    def evict(self) -> list[str]:
+        """Forget incidents that went quiet more than a window before the newest post (they are closed:
+        a later post opens a new incident); their ids. The incidents stage calls this on its timer."""
+        if self._watermark is None:
+            return []
+        horizon = self._watermark - self.window
+        gone = [c for c in self.clusters.values() if c.last_seen is None or c.last_seen < horizon]
+        for cluster in gone:
+            for term in cluster.selection:
+                self._postings[term].discard(cluster.id)
+            for kind in cluster.events:
+                self._by_event[kind].discard(cluster.id)
+            for member in cluster.members.values():
+                self.dedup.remove(member.post_id)
+                self.post_cluster.pop(member.post_id, None)
+                if member.duplicate_of is None:
+                    self._df.subtract(member.terms.keys())
+                    self._docs -= 1
+            del self.clusters[cluster.id]
+        self._df = +self._df
+        return [c.id for c in gone]
+
+    # --- the incident as sent -----------------------------------------------------------------
+    def _publish(self, cluster: _Cluster, member: Member, sig: Signature, *, new_member: bool) -> Change:
+        incident = self._aggregate(cluster)
+        before = cluster.sent.model_dump(exclude={"version"}) if cluster.sent else None
+        changed = before != incident.model_dump(exclude={"version"})
+        if changed:
+            cluster.version += 1
+        incident.version = max(cluster.version, 1)
+        cluster.sent = incident
+        return Change(incident, member, sig, new_member, changed)
+
+    def _aggregate(self, cluster: _Cluster) -> Incident:
+        members = sorted(cluster.members.values(), key=lambda m: (m.at, m.post_id))
+        n = len(members)
+        category = _majority(m.category for m in members)
+        top_level = max(severity_rank(m.severity) for m in members)
+        severe = [m for m in members if top_level and severity_rank(m.severity) == top_level]
+        counts = Counts(**{f: sum(getattr(m.counts, f) for m in members) for f in Counts.model_fields})
+        sources = sorted({m.source_id for m in members})
+        burst = _burst([m.at for m in members])
+        negative = sum(m.sentiment == "negative" for m in members) / n
+        return Incident(
+            id=cluster.id,
+            title=_title(members),
+            keywords=cluster.keywords,
+            first_seen=members[0].at,
+            last_seen=members[-1].at,
+            locations=_locations(members),
+            category=category,
+            department_type=_majority(m.department_type for m in members if m.category == category),
+            severity=Severity(
+                level=severe[0].severity if severe else None,
+                triggers=list(dict.fromkeys(t for m in severe for t in m.triggers))[:MAX_TRIGGERS],
+            ),
+            post_count=n,
+            source_count=len(sources),
+            heat=incident_heat(
+                n, len(sources), counts, max(m.source_weight for m in members), burst, negative
+            ),
+            burst=round(burst, 3),
+            negative_share=round(negative, 4),
+            anger_share=round(sum(m.emotion == "angry" for m in members) / n, 4),
+            fear_share=round(sum(m.emotion == "fear" for m in members) / n, 4),
+            post_ids=[m.post_id for m in reversed(members)][:MAX_POST_IDS],
+            source_ids=sources[:MAX_SOURCE_IDS],
+            kind="message" if any(m.message for m in members) else "opinion",
+            version=max(cluster.version, 1),
+        )
+
+
+def _majority(values: Iterable[str | None]) -> str | None:
+    """The most common value; the earliest among equals (``values`` in time order)."""
+    counts = Counter(v for v in values if v)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(v for v in counts if counts[v] == best)
+
+
+def _title(members: list[Member]) -> str:
+    originals = [m for m in members if m.duplicate_of is None] or members
+    for m in originals:
+        if m.title:
+            return m.title
+    text = originals[0].snippet
+    return re.split(r"[。！？!?\n]", text, maxsplit=1)[0][:60] or text[:60]
+
+
+def _burst(times: list[datetime]) -> float:
+    latest = max(times)
+    last_hour = sum(1 for t in times if t > latest - timedelta(hours=1))
+    before = sum(1 for t in times if latest - timedelta(hours=25) < t <= latest - timedelta(hours=1))
+    return last_hour / (1 + before / 24)
+
+
+def _locations(members: list[Member]) -> list[Location]:
+    """The places most posts name: the most supported place, as specific as half its support allows,
+    then other unrelated places with at least a third of that support."""
+    votes: Counter[str] = Counter(c for m in members for c in dict.fromkeys(m.codes))
+    if not votes:
+        return []
+    names = {loc.code: loc for m in members for loc in m.locations}
+
+    def support(code: str) -> int:
+        return sum(v for c, v in votes.items() if c == code or is_ancestor(code, c))
+
+    ranked = sorted(votes, key=lambda c: (-support(c), -len(c), c))
+    chosen: list[str] = []
+    top = support(ranked[0])
+    for code in ranked:
+        if len(chosen) >= MAX_LOCATIONS or support(code) * 3 < top:
+            break
+        if places_related([code], chosen):
+            continue
+        deeper = [c for c in votes if is_ancestor(code, c) and support(c) * 2 >= support(code)]
+        while deeper:
+            code = max(deeper, key=lambda c: (support(c), len(c)))
+            deeper = [c for c in votes if is_ancestor(code, c) and support(c) * 2 >= support(code)]
+        chosen.append(code)
+    return [names[c] for c in chosen]

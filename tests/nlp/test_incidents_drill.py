@@ -1,0 +1,67 @@
+"""The sample drill, as a duty officer sees it: the eyewitness posts, the hospital's notice, the
+environment bureau's monitoring and the official bulletins of one explosion form ONE incident, although
+many of them share no word; a car crash in the same county, or an explosion in another county, does not
+join it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+
+import pytest
+
+from nlp.enrich import Enricher
+from nlp.incidents import IncidentTracker
+from yuqing.schemas import Counts, RawPost, post_id_for
+from yuqing.settings import PROJECT_ROOT
+
+DRILL = PROJECT_ROOT / "crawlers" / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"
+
+
+@pytest.fixture(scope="module")
+def enricher() -> Enricher:
+    return Enricher.load(None)
+
+
+def raw(
+    url: str, content: str, at: str, title: str = "", region: str = "410727", reposts: int = 10
+) -> RawPost:
+    return RawPost(id=post_id_for("drill", url), source_id="drill", source_kind="social", region=region,
+                   url=url, title=title, content=content, published_at=at, fetched_at=at,
+                   counts=Counts(repost=reposts))
+
+
+def drill_posts() -> list[RawPost]:
+    rows = [json.loads(line) for line in DRILL.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [raw(r["url"], r["content"], r["seen_at"], title=r["title"]) for r in rows]
+
+
+def test_one_explosion_is_one_incident(enricher: Enricher) -> None:
+    tracker = IncidentTracker()
+    posts = drill_posts()
+    for post in posts:
+        tracker.add(enricher.enrich(post))
+    sizes = Counter(tracker.post_cluster.values())
+    main_id, main_size = sizes.most_common(1)[0]
+    distinct = len({p.id for p in posts})
+    assert main_size >= distinct - 4, sizes  # a few posts with no word of the emergency may stand alone
+    main = next(i for i in tracker.ranked() if i.id == main_id)
+    assert main.severity.level == "重大"  # 11 dead
+    assert [loc.code for loc in main.locations] == ["410727"]
+    assert "爆炸" in main.title
+
+
+def test_another_emergency_kind_or_place_stays_apart(enricher: Enricher) -> None:
+    tracker = IncidentTracker()
+    for post in drill_posts()[:6]:
+        tracker.add(enricher.enrich(post))
+    explosion = Counter(tracker.post_cluster.values()).most_common(1)[0][0]
+    later = (datetime.fromisoformat("2026-11-21T15:30:00+08:00") + timedelta(minutes=5)).isoformat()
+    crash = enricher.enrich(raw("http://x/crash", "封丘县城关镇路口两车相撞发生车祸，一人受伤送医", later))
+    elsewhere = enricher.enrich(raw("http://x/boom", "长垣市一家烟花作坊发生爆炸，现场浓烟滚滚，消防正在救援",
+                                    later, region="410783"))
+    for post in (crash, elsewhere):
+        change = tracker.add(post)
+        assert change is not None
+        assert change.incident.id != explosion, post.content

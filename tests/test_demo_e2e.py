@@ -1,0 +1,90 @@
+"""`yuqing demo` end to end, as a newcomer runs it: one command starts every stage on the embedded
+defaults, crawls the bundled sample site, and within a minute or so the console shows alerts — a 重大
+one for the sample explosion with its 5-hour and 24-hour clocks — and SIGTERM stops the whole tree."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_demo_shows_a_major_alert_with_its_clocks_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    env["YUQING_DATA_DIR"] = str(tmp_path / "var")
+    out_path = tmp_path / "demo.out"
+    with out_path.open("w") as out:
+        demo = subprocess.Popen([sys.executable, "-m", "yuqing.cli.main", "demo", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while "Ctrl-C stops everything" not in out_path.read_text() and time.monotonic() < deadline:
+            assert demo.poll() is None, out_path.read_text()
+            time.sleep(0.5)
+        printed = out_path.read_text()
+        assert f"console:  {base}" in printed
+        logins = dict(re.findall(r"^\s+(\w+)\s+(\S+)\s+duty_officer$", printed, flags=re.M))
+        assert "duty" in logins, printed
+        children = _children(demo.pid)
+        assert len(children) >= 7, "sample site, five stages and the API run as children"
+
+        client = httpx.Client(base_url=base, timeout=10)
+        assert client.get("/api/alerts").status_code == 401, "nothing but health and login is open"
+        assert client.post("/api/auth/login", json={"name": "duty", "password": logins["duty"]}).is_success
+        major = None
+        while time.monotonic() < deadline + 90 and major is None:
+            page = client.get("/api/alerts", params={"limit": 50}).json()
+            major = next((a for a in page["items"] if a["level"] in ("重大", "特别重大")), None)
+            if major is None:
+                time.sleep(2)
+        assert major is not None, "no 重大 alert for the sample explosion"
+        assert "封丘" in major["title"] or any("封丘" in loc["name"] for loc in major["locations"])
+        detail = client.get(f"/api/alerts/{major['id']}").json()
+        kinds = {d["kind"]: d for d in detail["deadlines"]}
+        assert {"authoritative_info", "press_conference"} <= set(kinds)
+        hours = {k: (time_of(d["due_at"]) - time_of(d["start"])) / 3600 for k, d in kinds.items()}
+        assert hours["authoritative_info"] == 5 and hours["press_conference"] == 24
+        assert client.get("/api/search", params={"q": "爆炸"}).json()["total"] > 0
+        # 属地管理: a 封丘 department answers, from the directory the demo imported
+        assert "封丘" in (major["department_name"] or ""), major
+        assert len(client.get("/api/departments").json()) > 10
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            raise
+    assert demo.returncode == 0, out_path.read_text()
+    assert "stopped" in out_path.read_text()
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid
+
+
+def time_of(value: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value).timestamp()

@@ -1,0 +1,54 @@
+"""docker-compose.yml and the Dockerfile stay in step with the code: every stage of the topology runs
+as a service wired to the real engines, and the image contains every package the project installs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from yuqing.bus.kafka import parse_kafka_url
+from yuqing.settings import load_settings
+from yuqing.topology import STAGES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_every_stage_is_a_compose_service_on_the_real_engines() -> None:
+    services = _compose()["services"]
+    for name in STAGES:
+        assert name in services, f"stage {name} has no service"
+        svc = services[name]
+        assert svc["command"] == ["worker", name]
+        env = svc["environment"]
+        assert env["YUQING_BUS_URL"].startswith("kafka://")
+        assert env["YUQING_SEARCH_URL"].startswith("http://elasticsearch")
+        assert env["YUQING_DB_URL"].startswith("postgresql+psycopg://")
+        # the settings the services get are ones the code accepts
+        load_settings(bus_url=env["YUQING_BUS_URL"], search_url=env["YUQING_SEARCH_URL"],
+                      db_url=env["YUQING_DB_URL"])
+        # the Kafka options in the URL are ones the bus understands
+        parse_kafka_url(env["YUQING_BUS_URL"])
+
+
+def test_infrastructure_has_health_checks_and_kafka_runs_kraft() -> None:
+    services = _compose()["services"]
+    for name in ("kafka", "elasticsearch", "postgres", "api"):
+        assert "healthcheck" in services[name], name
+    kafka_env = services["kafka"]["environment"]
+    assert "controller" in kafka_env["KAFKA_PROCESS_ROLES"]
+    assert "zookeeper" not in yaml.safe_dump(services).lower()
+    assert services["elasticsearch"]["environment"]["discovery.type"] == "single-node"
+
+
+def test_the_image_copies_every_installed_package() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = set(re.findall(r"^COPY (\w+) \./", (ROOT / "Dockerfile").read_text(), flags=re.M))
+    assert packages <= copied, f"Dockerfile misses {packages - copied}"

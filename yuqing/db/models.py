@@ -1,0 +1,101 @@
+"""Core relational state shared across stages: incidents (as the incidents stage last sent them),
+which posts belong to which incident, officers' label corrections, and the append-only audit log.
+
+Domain tables live beside their domain (alerting.models, api.models, crawlers.models) on the same Base;
+``yuqing.db.registry`` imports them all so migrations and ``create_all`` see one metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yuqing.db.base import Base, JSONType, UTCDateTime
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    category: Mapped[str | None] = mapped_column(String(40))
+    department_type: Mapped[str | None] = mapped_column(String(60))
+    severity: Mapped[str | None] = mapped_column(String(8))
+    severity_triggers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    locations: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    location_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    post_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_count: Mapped[int] = mapped_column(Integer, default=0)
+    heat: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    burst: Mapped[float] = mapped_column(Float, default=0.0)
+    negative_share: Mapped[float] = mapped_column(Float, default=0.0)
+    anger_share: Mapped[float] = mapped_column(Float, default=0.0)
+    kind: Mapped[str] = mapped_column(String(16), default="opinion")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    merged_into: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IncidentPost(Base):
+    __tablename__ = "incident_posts"
+
+    incident_id: Mapped[str] = mapped_column(String(40), ForeignKey("incidents.id"), primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duplicate_of: Mapped[str | None] = mapped_column(String(40), doc="near-duplicate of this post id")
+
+    __table_args__ = (Index("ix_incident_posts_post_id", "post_id"),)
+
+
+class LabelCorrection(Base):
+    """An officer's correction of a post's labels; the next `yuqing nlp train` includes it."""
+
+    __tablename__ = "label_corrections"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    post_id: Mapped[str] = mapped_column(String(40), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    task: Mapped[str] = mapped_column(String(20), doc="relevance | category | sentiment | emotion")
+    label: Mapped[str] = mapped_column(String(40))
+    previous: Mapped[str | None] = mapped_column(String(40))
+    user: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditLog(Base):
+    """Append-only: who did what, when, from where and why. Never updated or deleted."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(80), doc="user name, or system:<stage>")
+    channel: Mapped[str] = mapped_column(String(16), doc="console | api | chat | system | cli")
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[str] = mapped_column(String(60), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class OperationalAlert(Base):
+    """A problem with the system itself (a silent or failing source …), open until it clears.
+
+    ``open_key`` is ``kind:subject`` while open and NULL once resolved, so one problem is open once."""
+
+    __tablename__ = "operational_alerts"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), doc="source_silent | source_failing")
+    subject: Mapped[str] = mapped_column(String(120), doc="what it is about, e.g. a source id")
+    open_key: Mapped[str | None] = mapped_column(String(170), unique=True)
+    detail: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,137 @@
+"""Messages that travel on the bus. Every stage speaks these and nothing else.
+
+RawPost      crawlers  -> posts.raw
+EnrichedPost nlp       -> posts.enriched   (RawPost + tokens + tags)
+Incident     incidents -> incidents        (a cluster of related posts, re-sent as it grows)
+DeadLetter   any stage -> deadletter       (the failed message, the stage and the reason)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SourceKind = Literal["news", "gov", "forum", "social"]
+SentimentLabel = Literal["negative", "neutral", "positive"]
+SeverityLevel = Literal["一般", "较大", "重大", "特别重大"]
+SEVERITY_ORDER: tuple[str, ...] = ("一般", "较大", "重大", "特别重大")
+
+
+def severity_rank(level: str | None) -> int:
+    """0 for none, 1..4 for 一般..特别重大."""
+    return SEVERITY_ORDER.index(level) + 1 if level in SEVERITY_ORDER else 0
+
+
+def post_id_for(source_id: str, canonical_url: str) -> str:
+    """Stable id of a post: the same page from the same source always gets the same id."""
+    return hashlib.sha1(f"{source_id}\x00{canonical_url}".encode()).hexdigest()[:20]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Counts(_Model):
+    reply: int = 0
+    repost: int = 0
+    comment: int = 0
+    like: int = 0
+
+
+class RawPost(_Model):
+    id: str = Field(description="post_id_for(source_id, canonical url)")
+    source_id: str
+    source_kind: SourceKind = "news"
+    source_weight: float = 1.0
+    region: str | None = Field(default=None, description="administrative code the source covers")
+    url: str
+    title: str = ""
+    content: str = ""
+    author: str | None = None
+    published_at: AwareDatetime | None = None
+    fetched_at: AwareDatetime
+    counts: Counts = Field(default_factory=Counts)
+    is_update: bool = Field(default=False, description="seen before; counts changed")
+    fingerprint: str | None = Field(default=None, description="content fingerprint from the crawler")
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n{self.content}".strip()
+
+
+class Sentiment(_Model):
+    label: SentimentLabel = "neutral"
+    score: float = 0.0
+
+
+class Severity(_Model):
+    level: SeverityLevel | None = None
+    triggers: list[str] = Field(default_factory=list, description="the words and numbers behind the level")
+
+
+class Location(_Model):
+    name: str
+    code: str
+    level: Literal["province", "city", "county"] | None = None
+
+
+class Tags(_Model):
+    """What the NLP says about one text; the shape `yuqing nlp classify` prints (plus id)."""
+
+    relevant: bool = True
+    relevance_score: float = 1.0
+    category: str | None = None
+    subcategory: str | None = None
+    department_type: str | None = None
+    sentiment: Sentiment = Field(default_factory=Sentiment)
+    emotion: str | None = None
+    severity: Severity = Field(default_factory=Severity)
+    locations: list[Location] = Field(default_factory=list)
+    model_version: str | None = None
+
+
+class EnrichedPost(RawPost):
+    tokens: list[str] = Field(default_factory=list, description="jieba tokens, segmented once by nlp")
+    tags: Tags = Field(default_factory=Tags)
+    heat: float = 0.0
+    truncated: bool = Field(default=False, description="text was over the size cap and was cut")
+
+
+class Incident(_Model):
+    id: str
+    title: str
+    keywords: list[str] = Field(default_factory=list)
+    first_seen: AwareDatetime
+    last_seen: AwareDatetime
+    locations: list[Location] = Field(default_factory=list)
+    category: str | None = None
+    department_type: str | None = None
+    severity: Severity = Field(default_factory=Severity)
+    post_count: int = 0
+    source_count: int = 0
+    heat: float = 0.0
+    burst: float = Field(default=0.0, description="growth ratio of the latest window over the baseline")
+    negative_share: float = 0.0
+    anger_share: float = 0.0
+    fear_share: float = 0.0
+    post_ids: list[str] = Field(default_factory=list, description="latest posts (bounded)")
+    source_ids: list[str] = Field(default_factory=list)
+    kind: Literal["opinion", "message", "policy"] = Field(
+        default="opinion", description="message = 留言咨询, policy = 政策解读; decides deadline kinds"
+    )
+    version: int = Field(default=1, description="increases each time the incident is re-sent")
+
+
+class DeadLetter(_Model):
+    stage: str
+    reason: str
+    error_type: str
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    payload: str = Field(description="the original message, as text (base64 if not UTF-8)")
+    failed_at: datetime
