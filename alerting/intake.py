@@ -76,6 +76,23 @@ def _add_deadlines(
     return added
 
 
+def _supersede(session: Session, alert: Alert, kinds: list[str], level: str, now: datetime) -> list[str]:
+    """Stop the open clocks the new level no longer sets (a 一般 alert's 48 h ``response`` once it is 重大,
+    where authoritative information within 5 h and a press conference within 24 h replace it)."""
+    stopped = []
+    for row in session.scalars(
+        select(AlertDeadline).where(AlertDeadline.alert_id == alert.id, AlertDeadline.stopped_at.is_(None))
+    ):
+        if row.kind in kinds:
+            continue
+        row.stopped_at = now
+        escalation.cancel_pending(
+            session, alert.id, now, f"superseded by the {level} deadlines", deadline_id=row.id
+        )
+        stopped.append(row.kind)
+    return stopped
+
+
 def _copy_incident(alert: Alert, incident: Incident) -> None:
     alert.incident_version = incident.version
     alert.title = incident.title
@@ -148,7 +165,9 @@ def _raise(
     alert.level = level
     alert.matched_rules = list(matched)
     alert.updated_at = now
-    added = _add_deadlines(session, alert, ctx.policies.kinds_for(level, alert.incident_kind), ctx, now)
+    kinds = ctx.policies.kinds_for(level, alert.incident_kind)
+    added = _add_deadlines(session, alert, kinds, ctx, now)
+    superseded = _supersede(session, alert, kinds, level, now)
     reopened = before_status != Status.NEW and can(Action.REOPEN, alert.status)
     if reopened:
         alert.status = next_status(Action.REOPEN, alert.status)
@@ -173,6 +192,7 @@ def _raise(
             "to": alert.status,
             "reopened": reopened,
             "deadlines_added": {d.kind: d.due_at.isoformat() for d in added},
+            "deadlines_superseded": superseded,
         },
     )
     ctx.deliver(session, alert, None, f"level:{level}", 0, ctx.resolve(alert, RAISED_ROLES, now), now)

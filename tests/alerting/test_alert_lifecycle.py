@@ -93,12 +93,31 @@ def test_level_rise_reopens_an_acknowledged_alert_and_adds_deadlines(make_worker
     assert raised.outcome == "raised" and raised.alert_id == res.alert_id
     alert = _alert(db, res.alert_id)
     assert alert.level == "重大" and alert.status == "new" and alert.acknowledged_at is None
-    assert {d.kind for d in alert.deadlines} == {"response", "authoritative_info", "press_conference"}
+    state = {d.kind: d.state for d in alert.deadlines}
+    # 重大 sets 5 h / 24 h clocks; the 48 h response clock of the lower level stops (kept, not deleted)
+    assert state == {"response": "stopped", "authoritative_info": "open", "press_conference": "open"}
     with db.session() as s:
         history = service.alert_history(s, alert_id=res.alert_id)
+        response_steps = s.scalars(
+            select(EscalationStep).join(AlertDeadline, EscalationStep.deadline_id == AlertDeadline.id)
+            .where(AlertDeadline.kind == "response")
+        ).all()
+    assert response_steps and all(step.cancelled_at is not None for step in response_steps)
     raise_entry = next(h for h in history if h.action == "level_raised")
     assert raise_entry.details["from"] == "acknowledged" and raise_entry.details["to"] == "new"
     assert raise_entry.details["from_level"] == "较大"
+    assert raise_entry.details["deadlines_superseded"] == ["response"]
+    worker.run_timers(clock.now() + timedelta(hours=60))  # past the old 48 h: nothing about it fires
+    with db.session() as s:
+        response_notices = s.scalars(
+            select(Notification).join(AlertDeadline, Notification.deadline_id == AlertDeadline.id)
+            .where(AlertDeadline.kind == "response")
+        ).all()
+        press_breach = s.scalars(
+            select(Notification).join(AlertDeadline, Notification.deadline_id == AlertDeadline.id)
+            .where(AlertDeadline.kind == "press_conference", Notification.threshold == "breach")
+        ).all()
+    assert response_notices == [] and press_breach  # the timers did run; only the stopped clock is quiet
     assert _notices(db, res.alert_id, "level:重大")
     # a later, lower version never lowers the level
     assert worker.ingest(incident(level="一般", version=3)).outcome == "updated"
