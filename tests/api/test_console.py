@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from factories import login, page_csrf, seed_sources
+from datetime import timedelta
+
+from factories import alerting_worker, login, page_csrf, seed_incident, seed_sources
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -10,6 +12,8 @@ from yuqing.clock import FakeClock
 from yuqing.db.models import AuditLog, LabelCorrection
 from yuqing.db.session import Database
 from yuqing.ops_alerts import sync
+from yuqing.schemas import Incident, Severity
+from yuqing.settings import Settings
 
 
 def _hostile_post_id(client: TestClient) -> str:
@@ -138,3 +142,21 @@ def test_source_health_page_and_api(client: TestClient, database: Database, cloc
     login(client, "dept_a")
     assert client.get("/api/sources/health").status_code == 403
     assert client.get("/api/sources/alerts").status_code == 403
+
+
+def test_a_clock_stopped_by_a_level_rise_leaves_the_board_and_shows_greyed_on_the_incident(
+    client: TestClient, settings: Settings, database: Database, clock: FakeClock
+) -> None:
+    worker = alerting_worker(settings, database, clock)
+    first = clock.now() - timedelta(hours=1)
+    alert_id = seed_incident(worker, database, incident_id="inc-rise", title="化工厂 冒烟", level="较大",
+                             place=("安庆市", "3408"), first_seen=first)
+    login(client, "duty")
+    assert 'data-kind="response"' in client.get("/board/rows").text  # 较大: the 48 h response clock
+    worker.ingest(Incident(id="inc-rise", title="化工厂 爆炸", first_seen=first, last_seen=clock.now(),
+                           severity=Severity(level="重大"), version=2))
+    rows = client.get("/board/rows").text
+    assert 'data-kind="authoritative_info"' in rows and 'data-kind="press_conference"' in rows
+    assert 'data-kind="response"' not in rows  # no longer applies: off the board
+    page = client.get(f"/alerts/{alert_id}").text
+    assert 'class="clock stopped" data-kind="response"' in page and "已停止" in page
