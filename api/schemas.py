@@ -139,3 +139,55 @@ class LabelOut(BaseModel):
     previous: str | None
     user: str
     created_at: datetime
+
+
+UserRoleName = Literal["admin", "duty_officer", "department", "leader", "analyst"]
+_NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
+_NO_NUL = r"^[^\x00]*$"
+
+
+class UserAdminOut(BaseModel):
+    """A console user as the user administration shows it (never the password hash)."""
+
+    id: int
+    name: str
+    display_name: str
+    role: str
+    role_label: str
+    department_id: str | None
+    department_name: str | None = Field(description="from the department directory, when it is there")
+    active: bool
+    created_at: datetime
+
+
+class UserCreateIn(BaseModel):
+    name: str = Field(max_length=80, description="login name: 1-80 visible characters, no spaces")
+    display_name: str = Field(default="", max_length=80, pattern=_NO_CONTROL_CHARS)
+    role: UserRoleName
+    department_id: str | None = Field(
+        default=None, max_length=40, pattern=_NO_CONTROL_CHARS, description="required for role department"
+    )
+    password: str = Field(max_length=200, description="initial password, at least 8 characters")
+    reason: str | None = Field(default=None, max_length=2000, pattern=_NO_NUL)
+
+
+class UserUpdateIn(BaseModel):
+    """Only the fields sent change; a role other than department drops the department."""
+
+    display_name: str | None = Field(default=None, max_length=80, pattern=_NO_CONTROL_CHARS)
+    role: UserRoleName | None = None
+    department_id: str | None = Field(default=None, max_length=40, pattern=_NO_CONTROL_CHARS)
+    active: bool | None = Field(
+        default=None, description="false deactivates: no more logins, sessions and tokens stop working"
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        pattern=_NO_NUL,
+        description="why (audit log); required to change role, department or active",
+    )
+
+
+class PasswordResetIn(BaseModel):
+    password: str = Field(max_length=200, description="the new password, at least 8 characters")
+    reason: str | None = Field(default=None, max_length=2000, pattern=_NO_NUL, description="why (required)")

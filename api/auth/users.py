@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from api.auth.passwords import hash_password, needs_rehash, verify_password
 from api.auth.roles import Role
 from api.models import UserRow
+from yuqing import audit
+from yuqing.audit import Channel
 from yuqing.clock import Clock, SystemClock
 from yuqing.db.session import Database
 
@@ -140,3 +143,192 @@ def first_department_id(session: Session) -> str | None:
         return load_directory(session, get_settings()).duty_office().id
     except (DirectoryError, KeyError):
         return None
+
+
+# -- administration (the console's 用户管理 page and /api/users) -------------------------------------
+
+
+class UserConflict(UserError):
+    """The change is well-formed but not allowed in the current state (duplicate, last admin …)."""
+
+
+class UserNotFound(UserError):
+    """No user with that id."""
+
+
+def check_department(department_id: str | None, departments: Mapping[str, str]) -> None:
+    """The same rule as ``yuqing users create``: a given department must be in the directory."""
+    if department_id and department_id not in departments:
+        raise UserError(f"没有编号为 {department_id} 的部门（先运行 yuqing departments import）")
+
+
+def get_user(session: Session, user_id: int) -> UserRow:
+    user = session.get(UserRow, user_id) if 0 < user_id < 2**31 else None
+    if user is None:
+        raise UserNotFound(f"没有编号为 {user_id} 的用户")
+    return user
+
+
+def _other_active_admins(session: Session, user: UserRow) -> int:
+    """Active admins besides ``user``, with their rows locked (PostgreSQL) so two admins cannot demote
+    each other at the same moment and leave none."""
+    rows = session.scalars(
+        select(UserRow.id)
+        .where(UserRow.role == Role.ADMIN.value, UserRow.active.is_(True), UserRow.id != user.id)
+        .with_for_update()
+    ).all()
+    return len(rows)
+
+
+def _keep_an_admin(session: Session, user: UserRow, *, role: str, active: bool) -> None:
+    was_admin = user.active and user.role == Role.ADMIN.value
+    stays_admin = active and role == Role.ADMIN.value
+    if was_admin and not stays_admin and _other_active_admins(session, user) == 0:
+        raise UserConflict(f"{user.name} 是最后一名在用的系统管理员：请先为其他人授予系统管理员角色")
+
+
+def admin_create_user(
+    session: Session,
+    *,
+    actor: str,
+    actor_id: int,
+    channel: Channel,
+    name: str,
+    role: str,
+    password: str,
+    display_name: str = "",
+    department_id: str | None = None,
+    departments: Mapping[str, str],
+    reason: str | None = None,
+    now: datetime,
+) -> UserRow:
+    """Create a user as an administrator would: the CLI's rules plus the department directory, audited
+    (without the password)."""
+    department_id = department_id or None
+    if user_by_name(session, name) is not None:
+        raise UserConflict(f"用户 {name} 已存在")
+    if role == Role.DEPARTMENT.value:
+        if not department_id:
+            raise UserError("部门处置人必须指定部门")
+        check_department(department_id, departments)
+    user = create_user(
+        session, name, role, password, department_id=department_id, display_name=display_name.strip(), now=now
+    )
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        channel=channel,
+        action="user.create",
+        object_type="user",
+        object_id=str(user.id),
+        reason=(reason or "").strip() or None,
+        details={
+            "name": user.name,
+            "role": user.role,
+            "department_id": user.department_id,
+            "display_name": user.display_name,
+            "by_user_id": actor_id,
+        },
+    )
+    return user
+
+
+def admin_update_user(
+    session: Session,
+    user: UserRow,
+    *,
+    actor: str,
+    actor_id: int,
+    channel: Channel,
+    changes: Mapping[str, Any],
+    departments: Mapping[str, str],
+    reason: str | None = None,
+    now: datetime,
+) -> dict[str, list[Any]]:
+    """Apply ``changes`` (any of display_name, role, department_id, active) and audit them; returns
+    ``{field: [old, new]}`` for what actually changed. A role other than ``department`` drops the
+    department; ``department`` needs one from the directory. An admin may not deactivate themself, and
+    the last active admin stays an active admin."""
+    role = str(changes.get("role") or user.role)
+    try:
+        Role(role)
+    except ValueError:
+        raise UserError(f"未知角色 {role!r}; 可选: {', '.join(r.value for r in Role)}") from None
+    if "department_id" in changes:
+        department_id = changes["department_id"] or None
+    else:
+        department_id = user.department_id if role == Role.DEPARTMENT.value else None
+    if role == Role.DEPARTMENT.value and not department_id:
+        raise UserError("部门处置人必须指定部门")
+    if role != Role.DEPARTMENT.value and department_id:
+        raise UserError("只有部门处置人（department）可以指定部门")
+    if department_id != user.department_id:
+        check_department(department_id, departments)
+    active = bool(changes["active"]) if changes.get("active") is not None else user.active
+    display_name = changes.get("display_name")
+    display_name = display_name.strip() if isinstance(display_name, str) and display_name.strip() else None
+
+    wanted = {
+        "display_name": display_name if display_name is not None else user.display_name,
+        "role": role,
+        "department_id": department_id,
+        "active": active,
+    }
+    diff = {k: [getattr(user, k), v] for k, v in wanted.items() if getattr(user, k) != v}
+    if not diff:
+        return {}
+    if set(diff) - {"display_name"} and not (reason or "").strip():
+        raise UserError("修改角色、部门或停用/启用账号须填写理由（记入审计日志）")
+    if user.id == actor_id and "active" in diff:
+        raise UserConflict("不能停用自己的账号")
+    _keep_an_admin(session, user, role=role, active=active)
+    for key, (_, new) in diff.items():
+        setattr(user, key, new)
+    if set(diff) == {"active"}:
+        action = "user.deactivate" if not active else "user.reactivate"
+    else:
+        action = "user.update"
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        channel=channel,
+        action=action,
+        object_type="user",
+        object_id=str(user.id),
+        reason=(reason or "").strip() or None,
+        details={"name": user.name, "changes": diff, "by_user_id": actor_id},
+    )
+    return diff
+
+
+def admin_reset_password(
+    session: Session,
+    user: UserRow,
+    password: str,
+    *,
+    actor: str,
+    actor_id: int,
+    channel: Channel,
+    reason: str | None = None,
+    now: datetime,
+) -> None:
+    """Set a new password (the same minimum as at creation); the audit entry never holds it."""
+    if not (reason or "").strip():
+        raise UserError("重置密码须填写理由（记入审计日志）")
+    try:
+        user.password_hash = hash_password(password)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        channel=channel,
+        action="user.password_reset",
+        object_type="user",
+        object_id=str(user.id),
+        reason=(reason or "").strip() or None,
+        details={"name": user.name, "by_user_id": actor_id},
+    )

@@ -5,8 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.problems import PROBLEM_RESPONSES
-from api.routes import alerts, auth, health, incidents, labels, notifications, overview, search, sources
+from api.routes import (
+    alerts,
+    auth,
+    health,
+    incidents,
+    labels,
+    notifications,
+    overview,
+    search,
+    sources,
+    users,
+)
 
 api_router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
-for module in (health, auth, alerts, notifications, incidents, search, labels, overview, sources):
+for module in (health, auth, alerts, notifications, incidents, search, labels, overview, sources, users):
     api_router.include_router(module.router)
