@@ -63,10 +63,16 @@ class Example:
 
 @dataclass
 class Split:
-    """Examples of one task for training and for held-out evaluation."""
+    """Examples of one task for training and for held-out evaluation.
+
+    ``dev`` holds the rows of ``dev_raw.tsv`` files: raw-text rows kept out of the 80/20 split. Whether
+    they are trained on is the training's choice (``TASK_PARAMS[task]["train_on_dev"]``); a model that
+    did not train on them is evaluated on them like on ``held_out``.
+    """
 
     train: list[Example] = field(default_factory=list)
     held_out: list[Example] = field(default_factory=list)
+    dev: list[Example] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -227,9 +233,9 @@ def split(examples: list[Example], share: float = HELD_OUT_SHARE, seed: int = SP
 def load_sets(paths: Sequence[Path]) -> tuple[dict[str, Split], list[SourceFile]]:
     """Every task's train and held-out examples from ``paths``, and what was read (with hashes).
 
-    Files named ``dev_raw.tsv`` are held out whole (evaluation only) and the other files beside them
-    are used whole for training; other files are split 80/20 per label. Category training rows also
-    count as relevant examples for relevance.
+    Files named ``dev_raw.tsv`` go whole to ``dev`` (and, as relevant examples, to relevance's held-out
+    rows) and the other files beside them are used whole for training; other files are split 80/20 per
+    label. Category training rows also count as relevant examples for relevance.
     """
     sets: dict[str, Split] = {task: Split() for task in TASKS}
     sources: list[SourceFile] = []
@@ -245,7 +251,7 @@ def load_sets(paths: Sequence[Path]) -> tuple[dict[str, Split], list[SourceFile]
             by_task.setdefault(ex.task, []).append(ex)
         for task, rows in by_task.items():
             if _is_evaluation_file(path):
-                sets[task].held_out.extend(rows)
+                sets[task].dev.extend(rows)
                 if task == "category":
                     sets["relevance"].held_out.extend(
                         Example("relevance", "relevant", ex.text, ex.tokens, "gov_messages") for ex in rows
@@ -300,7 +306,8 @@ def add_training_examples(sets: dict[str, Split], examples: Sequence[Example]) -
 
 
 def subsample(sets: dict[str, Split], per_label: int, seed: int = SPLIT_SEED) -> dict[str, Split]:
-    """At most ``per_label`` training and ``per_label // 2`` held-out examples per label (for fast runs)."""
+    """At most ``per_label`` training and ``per_label // 2`` held-out and dev examples per label (for fast
+    runs)."""
 
     def cut(rows: list[Example], n: int) -> list[Example]:
         rng = random.Random(seed)
@@ -313,6 +320,5 @@ def subsample(sets: dict[str, Split], per_label: int, seed: int = SPLIT_SEED) ->
             kept.extend(rng.sample(group, min(n, len(group))))
         return kept
 
-    return {
-        t: Split(cut(s.train, per_label), cut(s.held_out, max(1, per_label // 2))) for t, s in sets.items()
-    }
+    n = max(1, per_label // 2)
+    return {t: Split(cut(s.train, per_label), cut(s.held_out, n), cut(s.dev, n)) for t, s in sets.items()}

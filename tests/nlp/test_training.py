@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from nlp.classify import Tagger
 from nlp.training import datasets, modelfile
+from nlp.training.evaluate import evaluate, oof_key, row_key, without_dev_key
 from nlp.training.train import train
 from yuqing.clock import FakeClock
 from yuqing.db.models import LabelCorrection
@@ -28,17 +29,32 @@ def small() -> tuple[dict[str, datasets.Split], list[datasets.SourceFile]]:
 
 @pytest.fixture(scope="module")
 def small_model(small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]]) -> modelfile.TrainedModel:
+    """A small model whose category also trains on the dev rows (the ``train_on_dev`` switch)."""
+    from nlp.training.train import TASK_PARAMS
+
+    sets, sources = small
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(TASK_PARAMS["category"], "train_on_dev", True)
+        return train(sets, sources, clock=FakeClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC)))
+
+
+@pytest.fixture(scope="module")
+def plain_model(small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]]) -> modelfile.TrainedModel:
+    """A small model trained as shipped (category does not train on dev rows)."""
     sets, sources = small
     return train(sets, sources, clock=FakeClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC)))
 
 
-def test_shared_sets_are_read_with_their_tasks_and_the_dev_file_is_only_held_out() -> None:
+def test_shared_sets_are_read_with_their_tasks_and_the_dev_file_is_kept_apart() -> None:
     sets, sources = datasets.load_sets(datasets.default_paths())
     assert {ex.label for ex in sets["sentiment"].train} == {"positive", "negative"}
     assert {ex.label for ex in sets["relevance"].train} == {"relevant", "noise"}
     assert len({ex.label for ex in sets["category"].train}) == 7
     train_texts = {ex.text for ex in sets["category"].train}
-    assert not any(ex.text in train_texts for ex in sets["category"].held_out[:200])
+    assert len(sets["category"].dev) == 1842 and not sets["category"].held_out
+    assert not any(ex.text in train_texts for ex in sets["category"].dev[:200])
+    relevance_train = {ex.text for ex in sets["relevance"].train}
+    assert not any(ex.text in relevance_train for ex in sets["category"].dev[:200])
     assert "stocks" not in {ex.origin for ex in sets["relevance"].train}
     names = {Path(s.path).name for s in sources}
     assert {"train_segmented.tsv", "dev_raw.tsv", "train.tsv"} <= names
@@ -90,7 +106,13 @@ def test_the_model_file_round_trips_with_version_metrics_and_data_hashes(
     loaded = modelfile.load(path)
     assert loaded.version == small_model.version
     assert loaded.version.startswith("20261123-")
-    assert set(loaded.metrics) == {"relevance", "category", "sentiment", "emotion"}
+    assert set(loaded.metrics) == {
+        "relevance",
+        "sentiment",
+        "emotion",
+        oof_key("category"),
+        without_dev_key("category"),
+    }
     for m in loaded.metrics.values():
         assert 0.0 <= m["macro_f1"] <= 1.0 and m["n"] > 0
     assert any(d["path"].endswith("dev_raw.tsv") for d in loaded.data)
@@ -108,7 +130,8 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_small_model_beats_chance_on_held_out_rows(small_model: modelfile.TrainedModel) -> None:
-    assert small_model.metrics["category"]["macro_f1"] > 1 / 7 + 0.2
+    assert small_model.metrics[oof_key("category")]["macro_f1"] > 1 / 7 + 0.2
+    assert small_model.metrics[without_dev_key("category")]["macro_f1"] > 1 / 7 + 0.2
     assert small_model.metrics["relevance"]["accuracy"] > 0.6
 
 
@@ -223,3 +246,31 @@ def test_origin_weights_shift_weight_within_a_label_and_keep_the_class_balance()
     assert w[:6].sum() + w[6:8].sum() == pytest.approx(8)  # the relevant class keeps its total
     assert w[0] == pytest.approx(0.3 * w[6])
     assert list(w[8:]) == pytest.approx([1.0] * 4)
+
+
+def test_category_trains_on_dev_rows_and_reports_them_only_out_of_fold(
+    small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]], small_model: modelfile.TrainedModel
+) -> None:
+    sets, _ = small
+    dev = sets["category"].dev
+    assert small_model.params["dev_rows_trained_on"]["category"] == sorted({row_key(e.text) for e in dev})
+    assert small_model.params["train_rows"]["category"] == len(sets["category"].train)
+    oof = small_model.metrics[oof_key("category")]
+    assert oof["n"] == len(dev) and oof["folds"] == 5
+    # evaluate leaves out the dev rows the model trained on and shows the training-time dev figures
+    report = evaluate(small_model, sets, ["category"])
+    assert "category" not in report
+    assert report[oof_key("category")] == oof
+    # rows it did not train on are measured as usual
+    other = datasets.Example("category", "卫生计生", "医院乱收费，看病太贵")
+    mixed = {"category": datasets.Split(held_out=[other], dev=list(dev))}
+    assert evaluate(small_model, mixed, ["category"])["category"]["n"] == 1
+
+
+def test_without_the_switch_dev_rows_are_only_evaluated(
+    small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]], plain_model: modelfile.TrainedModel
+) -> None:
+    sets, _ = small
+    assert not plain_model.params["dev_rows_trained_on"]
+    assert set(plain_model.metrics) == {"relevance", "category", "sentiment", "emotion"}
+    assert plain_model.metrics["category"]["n"] == len(sets["category"].dev)
