@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api.auth.sessions import COOKIE_NAME, SessionCodec
+from api.auth.sessions import SessionCodec
 from api.deps import AppState, default_store_factory
+from api.middleware import BrowserSessionMiddleware
 from api.problems import install_problem_handlers
 from yuqing.clock import Clock, SystemClock
 from yuqing.db.session import Database, open_database
@@ -41,6 +42,7 @@ def create_app(
     """Build the app. ``db`` defaults to ``open_database(settings.db_url)`` (migrated); tests pass their own
     database, clock and store."""
     from api.console.pages import router as console_router
+    from api.live import router as live_router
     from api.routes import api_router
 
     @asynccontextmanager
@@ -69,19 +71,9 @@ def create_app(
     app.state.yuqing = state
     install_problem_handlers(app)
 
-    @app.middleware("http")
-    async def browser_session(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.session = state.codec.load(request.cookies.get(COOKIE_NAME))
-        response = await call_next(request)
-        if request.state.session.changed:
-            state.codec.save(response, request.state.session, https=request.url.scheme == "https")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    app.add_middleware(BrowserSessionMiddleware, codec=state.codec)
 
+    app.include_router(live_router, prefix="/api")  # before /api/alerts/{alert_id}
     app.include_router(api_router)
     app.include_router(console_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

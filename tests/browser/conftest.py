@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))  # the API 
 from console_harness import Console
 from factories import DIRECTORY, alerting_worker, create_users, make_post, seed_sources
 
+from api import live
 from api.auth import passwords
 from api.console import alert_views
 from api.main import create_app
@@ -45,7 +46,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-POLL_SECONDS = 1
+POLL_SECONDS = 30  # the board's fallback poll: slow, so the tests see the SSE push do the work
+STREAM_CHECK_SECONDS = 0.5
 
 pytestmark = pytest.mark.browser
 
@@ -71,6 +73,7 @@ def console(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> It
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
         mp.setattr(alert_views, "BOARD_POLL_SECONDS", POLL_SECONDS)
+        mp.setattr(live, "CHECK_SECONDS", STREAM_CHECK_SECONDS)
         settings = load_settings(data_dir=tmp / "var", departments_file=DIRECTORY)
         engine = make_engine(settings.db_url)
         create_schema(engine)

@@ -1,4 +1,5 @@
-/* Console behaviour without a build step: live countdowns, board polling, cue for new 重大 alerts. */
+/* Console behaviour without a build step: live countdowns, board updates pushed by SSE (polling as the
+   fallback), cue for new 重大 alerts. */
 (function () {
   "use strict";
 
@@ -76,7 +77,23 @@
         })
         .catch(function () { if (live) { live.classList.add("stale"); live.textContent = "连接中断，重试中…"; } });
     }
-    setInterval(refresh, every);
+    // Server-Sent Events say when this user's alerts change; polling is the fallback while the stream is
+    // down (a proxy that buffers or drops it) and a slow resync while it is up.
+    var stream = null, polls = 0, first = true;
+    if (window.EventSource && board.dataset.stream) {
+      stream = new EventSource(board.dataset.stream);
+      stream.addEventListener("alerts", function () {
+        if (first) { first = false; return; }  // sent on connect: the page is already current (after a
+                                                // reconnect the browser keeps `first` false: refresh)
+        refresh();
+      });
+      stream.addEventListener("logout", function () { stream.close(); window.location.reload(); });
+      stream.addEventListener("open", function () { if (live) { live.classList.remove("stale"); live.textContent = "实时推送"; } });
+    }
+    setInterval(function () {
+      polls += 1;
+      if (!stream || stream.readyState !== 1 || polls % 6 === 0) { refresh(); }
+    }, every);
     if (banner) { banner.addEventListener("click", function () { banner.classList.remove("show"); }); }
   }
 

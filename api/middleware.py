@@ -1,0 +1,52 @@
+"""The console's browser session and security headers, as plain ASGI middleware.
+
+Plain ASGI (not ``@app.middleware("http")``) so that a streamed response — the alert stream in
+``api/live.py`` — sees the client's disconnect and ends at once instead of running on for minutes.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth.sessions import COOKIE_NAME, SessionCodec
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+class BrowserSessionMiddleware:
+    """Loads the signed session cookie into ``request.state.session``; sets it again when it changed."""
+
+    def __init__(self, app: ASGIApp, codec: SessionCodec) -> None:
+        self.app = app
+        self.codec = codec
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        session = self.codec.load(request.cookies.get(COOKIE_NAME))
+        scope.setdefault("state", {})["session"] = session
+        https = request.url.scheme == "https"
+
+        async def send_with_session(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if session.changed:
+                    carrier = Response()
+                    self.codec.save(carrier, session, https=https)
+                    for name, value in carrier.raw_headers:
+                        if name == b"set-cookie":
+                            headers.append("set-cookie", value.decode("latin-1"))
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
