@@ -150,6 +150,9 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
         for key in ("noise_topics_marked_not_relevant", "politics_society_marked_relevant"):
             if key in m:
                 typer.echo(f"{'':<10} {key}: {m[key]:.4f}")
+        if "label_accuracy" in m:
+            typer.echo(f"{'':<10} sentiment.label (3-way, neutral counts as wrong) equals the binary label: "
+                       f"{m['label_accuracy']:.4f}; accuracy above is the sign of sentiment.score")
 
 
 def _gather(data: list[Path], shared: bool, limit: int | None) -> tuple[dict[str, Any], list[Any]]:

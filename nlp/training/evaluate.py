@@ -3,7 +3,9 @@ held-out examples, reporting accuracy and macro-F1 per task (macro over the labe
 held-out data), plus, for relevance, the share marked relevant per origin (news topic, gov_messages).
 
 Sentiment held-out data is binary: a prediction counts as positive when its score is above zero,
-whether or not the tagger would call it neutral.
+whether or not the tagger would call it neutral. ``label_accuracy`` is printed beside it: how often the
+tagger's three-way ``sentiment.label`` (which says neutral, or follows the emotion model, when the
+sentiment model is unsure) equals the binary label.
 
 A task trained on its dev rows (category trains on gov_messages/dev_raw.tsv) cannot be measured on
 them: those rows are left out here (the model file lists the dev rows it trained on, as hashes), and
@@ -72,6 +74,9 @@ def measure(task: str, rows: Sequence[Example], tags: Sequence[Tags]) -> dict[st
         "accuracy": round(float(accuracy_score(truth, pred)), 4),
         "macro_f1": round(float(f1_score(truth, pred, labels=labels, average="macro", zero_division=0)), 4),
     }
+    if task == "sentiment":
+        same = sum(t.sentiment.label == label for t, label in zip(tags, truth, strict=True))
+        entry["label_accuracy"] = round(same / len(rows), 4)
     if task == "relevance":
         by_origin: dict[str, list[bool]] = {}
         for ex, t in zip(rows, tags, strict=True):

@@ -274,3 +274,16 @@ def test_without_the_switch_dev_rows_are_only_evaluated(
     assert not plain_model.params["dev_rows_trained_on"]
     assert set(plain_model.metrics) == {"relevance", "category", "sentiment", "emotion"}
     assert plain_model.metrics["category"]["n"] == len(sets["category"].dev)
+
+
+def test_sentiment_accuracy_is_the_score_sign_and_the_label_agreement_is_reported_beside_it() -> None:
+    from nlp.training.evaluate import measure
+    from yuqing.schemas import Sentiment, Tags
+
+    rows = [datasets.Example("sentiment", label, f"t{i}") for i, label in
+            enumerate(["positive", "positive", "negative", "negative"])]
+    tags = [Tags(sentiment=Sentiment(label=label, score=score)) for label, score in
+            [("positive", 0.9), ("neutral", 0.1), ("neutral", -0.05), ("negative", 0.2)]]
+    entry = measure("sentiment", rows, tags)
+    assert entry["accuracy"] == 0.75  # score signs +, +, -, + against +, +, -, -
+    assert entry["label_accuracy"] == 0.5  # labels: the two neutral ones count as wrong
