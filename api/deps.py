@@ -13,7 +13,14 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.auth.roles import ROLE_LABELS, Role, allowed
-from api.auth.sessions import CSRF_FIELD, CSRF_HEADER, SessionCodec, SessionData, csrf_matches
+from api.auth.sessions import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SessionCodec,
+    SessionData,
+    csrf_matches,
+    password_version,
+)
 from api.auth.tokens import user_for_token
 from api.models import UserRow
 from api.problems import LoginRequired, ProblemError
@@ -128,12 +135,12 @@ def _authenticate(request: Request, session: Session, when: datetime) -> Princip
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         return Principal.of(user, "token")
-    uid = browser_session(request).uid
-    if uid is None:
+    browser = browser_session(request)
+    if browser.uid is None:
         return None
-    user = session.get(UserRow, uid)
-    if user is None or not user.active:
-        return None
+    user = session.get(UserRow, browser.uid)
+    if user is None or not user.active or browser.pwv != password_version(user.password_hash):
+        return None  # gone, deactivated, or the password was reset since this session logged in
     return Principal.of(user, "session")
 
 

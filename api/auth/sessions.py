@@ -8,6 +8,7 @@ over https (``YUQING_CONSOLE_URL``).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -40,6 +41,13 @@ class SessionData:
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     uid: int | None = None
     changed: bool = False
+    pwv: str | None = None  # the password version the user logged in with (see password_version)
+
+
+def password_version(password_hash: str) -> str:
+    """A short fingerprint of the user's stored password hash. A session is valid only while it matches,
+    so resetting a password ends every session logged in with the old one."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 class SessionCodec:
@@ -51,7 +59,7 @@ class SessionCodec:
         if cookie:
             try:
                 data = self._serializer.loads(cookie, max_age=MAX_AGE_SECONDS)
-                return SessionData(csrf=str(data["csrf"]), uid=data.get("uid"))
+                return SessionData(csrf=str(data["csrf"]), uid=data.get("uid"), pwv=data.get("pwv"))
             except (BadSignature, KeyError, TypeError):
                 pass
         return SessionData(changed=True)
@@ -61,7 +69,7 @@ class SessionCodec:
         whose X-Forwarded-Proto uvicorn trusts)."""
         response.set_cookie(
             COOKIE_NAME,
-            self._serializer.dumps({"uid": data.uid, "csrf": data.csrf}),
+            self._serializer.dumps({"uid": data.uid, "csrf": data.csrf, "pwv": data.pwv}),
             max_age=MAX_AGE_SECONDS,
             httponly=True,
             samesite="lax",

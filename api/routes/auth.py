@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from api.auth.login import attempt_login
-from api.auth.sessions import SessionData
+from api.auth.sessions import SessionData, password_version
 from api.auth.tokens import issue_token, revoke_token
 from api.deps import DB, Now, Principal, api_user, browser_session
 from api.models import ApiTokenRow, UserRow
@@ -44,8 +44,8 @@ def login(body: LoginIn, request: Request, session: DB, now: Now, browser: Sessi
 
 def start_session(browser: SessionData, user: UserRow) -> None:
     """Log ``user`` in on this browser, with a fresh CSRF token (no fixation of the old one)."""
-    fresh = SessionData(uid=user.id, changed=True)
-    browser.uid, browser.csrf, browser.changed = fresh.uid, fresh.csrf, True
+    fresh = SessionData(uid=user.id, changed=True, pwv=password_version(user.password_hash))
+    browser.uid, browser.csrf, browser.pwv, browser.changed = fresh.uid, fresh.csrf, fresh.pwv, True
 
 
 @router.post("/logout", status_code=204, summary="退出登录")

@@ -424,3 +424,24 @@ def test_hostile_display_names_are_shown_as_text(client: TestClient) -> None:
         text = client.get(path).text
         assert "<script>alert(1)" not in text and "<img src=x" not in text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def test_a_password_reset_ends_the_sessions_logged_in_with_the_old_password(
+    client: TestClient, app: FastAPI, database: Database
+) -> None:
+    with TestClient(app) as analyst:
+        login(analyst, "analyst")
+        assert analyst.get("/api/auth/me").status_code == 200
+        headers = _admin(client)
+        uid = _user_id(database, "analyst")
+        reset = client.post(
+            f"/api/users/{uid}/password", json={"password": NEW_PASSWORD, "reason": "账号疑似泄露"},
+            headers=headers,
+        )
+        assert reset.status_code == 204
+        assert _problem(analyst.get("/api/auth/me"), 401)  # the old session is over
+        page = analyst.get("/search", follow_redirects=False)
+        assert page.status_code in (302, 303) and "/login" in page.headers["location"]
+        login(analyst, "analyst", NEW_PASSWORD)
+        assert analyst.get("/api/auth/me").status_code == 200
+    assert client.get("/api/users", headers=headers).status_code == 200  # the admin's own session lives on
