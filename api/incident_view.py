@@ -1,5 +1,6 @@
 """What the incident page shows: the incident, its alert, the post timeline (from the search store),
-hourly heat and sentiment series, locations, similar and merged incidents."""
+hourly heat and sentiment series, the effect review of the response, locations, similar and merged
+incidents."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from sqlalchemy.orm import Session
 from alerting import service
 from alerting.models import Alert
 from api.deps import AppState, Principal
+from api.effect_review import EffectReview, review
 from api.problems import ProblemError
 from api.schemas import PostOut
 from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.storage import StoreError
 
-MAX_TIMELINE = 200
+MAX_TIMELINE = 200  # posts shown on the page (the latest)
+MAX_EFFECT_POSTS = 2000  # posts read for the charts and the effect review
 MAX_RELATED = 8
 SHORT_SPAN = timedelta(hours=6)
 
@@ -63,6 +66,7 @@ class IncidentDetail(BaseModel):
     posts: list[PostOut]
     posts_error: str | None = None
     series: list[SeriesPoint]
+    effect: EffectReview | None = None
     similar: list[IncidentOut]
     merged: list[IncidentOut]
 
@@ -92,7 +96,7 @@ def _timeline(state: AppState, session: Session, incident_id: str) -> list[PostO
         select(IncidentPost.post_id)
         .where(IncidentPost.incident_id == incident_id)
         .order_by(IncidentPost.added_at.desc())
-        .limit(MAX_TIMELINE)
+        .limit(MAX_EFFECT_POSTS)
     ).all()
     if not post_ids:
         return []
@@ -182,8 +186,9 @@ def incident_detail(state: AppState, session: Session, row: IncidentRow, *, now:
         posts_error=posts_error,
         alert=current,
         merged_alerts=merged_alerts,
-        posts=posts,
+        posts=posts[-MAX_TIMELINE:],
         series=post_series(posts),
+        effect=review(posts, current.deadlines, now) if current is not None and not posts_error else None,
         similar=_similar(session, row),
         merged=[IncidentOut.of(m) for m in merged_rows],
     )

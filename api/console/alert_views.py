@@ -130,7 +130,8 @@ def _incident_context(
     state: AppState, session: Session, row: IncidentRow | None, now: datetime
 ) -> dict[str, Any]:
     if row is None:
-        return {"incident": None, "posts": [], "series": [], "similar": [], "merged": [], "merged_alerts": []}
+        return {"incident": None, "posts": [], "series": [], "similar": [], "merged": [], "merged_alerts": [],
+                "effect": None}
     detail = incident_detail(state, session, row, now=now)
     series = detail.series
     spans_days = bool(series) and series[0].start.date() != series[-1].start.date()
@@ -143,6 +144,7 @@ def _incident_context(
         "similar": detail.similar,
         "merged": detail.merged,
         "merged_alerts": detail.merged_alerts,
+        "effect": detail.effect,
         "heat_chart": {
             "labels": labels,
             "posts": [p.posts for p in series],
