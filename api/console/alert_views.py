@@ -4,9 +4,9 @@ an alert."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,10 +19,14 @@ from api import alert_actions as actions
 from api.console.render import cn_time, render
 from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
+from api.incident_list import IncidentSort, list_incidents
 from api.incident_view import incident_detail, visible_incident
 from api.labels import ACTION_LABELS
+from api.overview import place_name
 from api.problems import ProblemError
+from nlp.training.taxonomy import CATEGORIES
 from yuqing.db.models import IncidentRow
+from yuqing.schemas import SEVERITY_ORDER
 
 router = APIRouter(include_in_schema=False)
 
@@ -235,6 +239,43 @@ async def alert_action(
             request, state, session, principal, alert_id, now, error=exc.detail, status_code=exc.status
         )
     return see_other(f"/alerts/{alert_id}?done={action}")
+
+
+@router.get("/incidents")
+def incidents_page(
+    request: Request,
+    session: DB,
+    now: Now,
+    hours: Annotated[int, Query(ge=1, le=24 * 90)] = 24,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    region: Annotated[str | None, Query(max_length=12)] = None,
+    level: Annotated[str | None, Query(max_length=8)] = None,
+    alerted: Annotated[str | None, Query(max_length=5)] = None,
+    sort: Annotated[IncidentSort, Query()] = "heat",
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    """热点事件: what is hot, where, and whether it already has an alert."""
+    region_code = (region or "").strip()
+    filters = {
+        "hours": hours,
+        "category": category if category in CATEGORIES else None,
+        "region": region_code if region_code.isdigit() else None,
+        "severity_at_least": level if level in SEVERITY_ORDER else None,
+        "alerted": {"yes": True, "no": False}.get(alerted or ""),
+    }
+    page = list_incidents(session, principal, now=now, sort=sort, limit=100, **filters)  # type: ignore[arg-type]
+    context = {
+        "nav": "incidents",
+        "page": page,
+        "params": {"hours": hours, "category": category or "", "region": region_code, "level": level or "",
+                   "alerted": alerted or "", "sort": sort},
+        "region_error": bool(region_code) and not region_code.isdigit(),
+        "categories": CATEGORIES,
+        "levels": SEVERITY_ORDER,
+        "place_name": place_name,
+        "now": now,
+    }
+    return render(request, "incidents.html", context)
 
 
 @router.get("/incidents/{incident_id}")
