@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "sources.view": frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.ANALYST, Role.LEADER}),
     "leader.view": frozenset({Role.ADMIN, Role.LEADER, Role.DUTY_OFFICER}),
     "department.view": frozenset({Role.ADMIN, Role.DEPARTMENT, Role.DUTY_OFFICER}),
+    "performance.view": frozenset({Role.ADMIN, Role.LEADER, Role.ANALYST, Role.DUTY_OFFICER}),
     "tokens.own": _ALL,
 }
 
@@ -47,6 +48,7 @@ PERMISSION_LABELS: dict[str, str] = {
     "sources.view": "查看信源状态",
     "leader.view": "领导视图",
     "department.view": "部门视图",
+    "performance.view": "考核统计",
     "tokens.own": "管理自己的 API 令牌",
 }
 

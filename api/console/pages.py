@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.console import alert_views, docs_views, overview_views, token_views, user_views, views
+from api.console import (
+    alert_views,
+    docs_views,
+    overview_views,
+    performance_views,
+    token_views,
+    user_views,
+    views,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (views, alert_views, overview_views, docs_views, token_views, user_views):
+for module in (views, alert_views, overview_views, docs_views, token_views, user_views, performance_views):
     router.include_router(module.router)

@@ -13,6 +13,7 @@ from api.routes import (
     labels,
     notifications,
     overview,
+    performance,
     search,
     sources,
     users,
@@ -21,3 +22,4 @@ from api.routes import (
 api_router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
 for module in (health, auth, alerts, notifications, incidents, search, labels, overview, sources, users):
     api_router.include_router(module.router)
+api_router.include_router(performance.router)
