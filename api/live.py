@@ -1,9 +1,11 @@
 """Live updates for the console: a Server-Sent Events stream that says when the alerts a user sees changed.
 
-``GET /api/alerts/stream`` sends an ``alerts`` event at once and again whenever the user's alerts change
-(one more, one fewer, or any of them updated: level, status, assignment, a clock met). The console then
-reloads its board rows, so a new 重大 alert shows within seconds instead of at the next poll; polling stays
-as the fallback when a proxy drops the stream.
+``GET /api/alerts/stream`` sends an ``alerts`` event with the current version at once and again whenever
+the user's alerts change (one more, one fewer, or any of them updated: level, status, assignment, a clock
+met). The board knows the version it was drawn at (and each rows refresh tells it the new one), so it
+reloads its rows only when an event brings a different version: a new 重大 alert shows within seconds,
+even one that arrived between drawing the page and opening the stream. Polling stays as the fallback
+when a proxy drops the stream.
 
 The stream checks the database every ``CHECK_SECONDS`` in a short transaction of its own (a request-long
 transaction would stay open as long as the stream), re-authenticating each time, so a revoked token or a
@@ -19,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -33,8 +36,18 @@ MAX_STREAM_SECONDS = 600.0
 PING_SECONDS = 15
 
 
+def alerts_version(session: Session, department_id: str | None) -> str:
+    """The alerts a user sees (all, or one department's), summarised: changes whenever one is added or
+    updated. The board page carries the version it was drawn at, so it knows whether an event is news."""
+    query = select(func.count(Alert.id), func.max(Alert.updated_at))
+    if department_id is not None:
+        query = query.where(Alert.department_id == department_id)
+    count, last = session.execute(query).one()
+    return f"{count}:{last.isoformat() if last else '-'}"
+
+
 def _version(state: AppState, request: Request) -> str | None:
-    """What the user sees, summarised (None: no longer allowed to see it)."""
+    """The version for this request's user (None: no longer allowed to see the alerts)."""
     with state.db.transaction() as session:
         try:
             principal = _authenticate(request, session, state.clock.now())
@@ -42,11 +55,7 @@ def _version(state: AppState, request: Request) -> str | None:
             return None
         if principal is None or not principal.can("alerts.view"):
             return None
-        query = select(func.count(Alert.id), func.max(Alert.updated_at))
-        if principal.department_scope is not None:
-            query = query.where(Alert.department_id == principal.department_scope)
-        count, last = session.execute(query).one()
-    return f"{count}:{last.isoformat() if last else '-'}"
+        return alerts_version(session, principal.department_scope)
 
 
 @router.get(

@@ -22,6 +22,7 @@ from api.deps import DB, AppState, Now, Principal, State, console_user
 from api.incident_list import IncidentSort, list_incidents
 from api.incident_view import incident_detail, visible_incident
 from api.labels import ACTION_LABELS
+from api.live import alerts_version
 from api.overview import place_name
 from api.problems import ProblemError
 from nlp.training.taxonomy import CATEGORIES
@@ -103,7 +104,9 @@ def board(
     principal: Principal = console_user("alerts.view"),
 ) -> Response:
     context = board_context(session, principal, now, view)
-    return render(request, "board.html", {**context, "nav": "board", "poll_seconds": BOARD_POLL_SECONDS})
+    version = alerts_version(session, principal.department_scope)
+    return render(request, "board.html", {**context, "nav": "board", "poll_seconds": BOARD_POLL_SECONDS,
+                                          "alerts_version": version})
 
 
 @router.get("/board/rows")
@@ -114,7 +117,9 @@ def board_rows(
     view: BoardView = "all",
     principal: Principal = console_user("alerts.view"),
 ) -> Response:
-    return render(request, "_board_rows.html", board_context(session, principal, now, view))
+    response = render(request, "_board_rows.html", board_context(session, principal, now, view))
+    response.headers["X-Alerts-Version"] = alerts_version(session, principal.department_scope)
+    return response
 
 
 def allowed_actions(principal: Principal, alert: service.AlertRead) -> list[str]:

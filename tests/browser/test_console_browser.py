@@ -63,7 +63,7 @@ def test_duty_officer_flow_on_a_major_incident(page: Any, console: Console) -> N
         "inc-aq", "安庆 化工厂 排污 河水 发黑", ("安庆市", "3408"), post_ids
     )
     row = page.locator(f"tr[data-alert-id='{alert_id}']")
-    row.wait_for(state="visible", timeout=8000)  # pushed over SSE: the fallback poll is every 30 s
+    row.wait_for(state="visible", timeout=12000)  # pushed over SSE: the fallback poll is every 30 s
     assert page.locator("#banner-major").is_visible()
     assert "新的重大预警" in page.locator("#banner-major").inner_text()
     five_hour = row.locator(".clock[data-kind=authoritative_info] .remain")

@@ -48,13 +48,14 @@
   function startBoard(board) {
     var url = board.dataset.fragment, every = Number(board.dataset.poll || 10) * 1000;
     var body = board.querySelector("tbody"), live = document.getElementById("live"), banner = document.getElementById("banner-major");
-    var known = {};
+    var known = {}, version = board.dataset.version || "";
     majorIds(board).forEach(function (id) { known[id] = true; });
     function refresh() {
       fetch(url, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
         .then(function (r) {
           if (r.redirected && r.url.indexOf("/login") >= 0) { window.location.reload(); throw new Error("logged out"); }
           if (!r.ok) { throw new Error(String(r.status)); }
+          version = r.headers.get("X-Alerts-Version") || version;
           return r.text();
         })
         .then(function (html) {
@@ -79,12 +80,12 @@
     }
     // Server-Sent Events say when this user's alerts change; polling is the fallback while the stream is
     // down (a proxy that buffers or drops it) and a slow resync while it is up.
-    var stream = null, polls = 0, first = true;
+    var stream = null, polls = 0;
     if (window.EventSource && board.dataset.stream) {
       stream = new EventSource(board.dataset.stream);
-      stream.addEventListener("alerts", function () {
-        if (first) { first = false; return; }  // sent on connect: the page is already current (after a
-                                                // reconnect the browser keeps `first` false: refresh)
+      stream.addEventListener("alerts", function (e) {
+        if (e.data === version) { return; }  // the rows on screen are already this version
+        version = e.data;
         refresh();
       });
       stream.addEventListener("logout", function () { stream.close(); window.location.reload(); });
