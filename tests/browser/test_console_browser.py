@@ -174,3 +174,19 @@ def test_countdown_colours_at_75_and_100_percent(page: Any, console: Console) ->
     # the overdue alert is the most urgent: first on the board
     assert page.locator("tr[data-alert-id]").first.get_attribute("data-alert-id") == str(late)
     screenshot(page, "board-colours")
+
+
+def test_duty_officer_finds_hot_incidents_from_the_navigation(page: Any, console: Console) -> None:
+    log_in(page, console, "duty")
+    page.click("nav.nav a[href='/incidents']")
+    page.wait_for_url(f"{console.url}/incidents")
+    hefei = page.locator("#incidents tr[data-incident-id='inc-hf']")  # seeded with the console
+    assert "合肥" in hefei.locator(".alert-title").inner_text()
+    assert "合肥市" in hefei.locator("td").nth(2).inner_text()  # the place named from the gazetteer
+    assert hefei.locator("td").last.locator("a[href^='/alerts/']").count() == 1  # its alert, one click away
+    page.select_option("select[name=alerted]", "no")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*alerted=no.*"))
+    assert page.locator("#incidents tbody tr[data-incident-id] a[href^='/alerts/']").count() == 0
+    page.goto(f"{console.url}/incidents")
+    screenshot(page, "incidents-1366", full_page=True)
