@@ -46,6 +46,21 @@ class IntakeResult:
     alert_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Who made the alert or raised its level, from where, and why (the rules, or a person's 研判)."""
+
+    actor: str = SYSTEM
+    channel: audit.Channel = "system"
+    reason: str | None = None  # None: "rules: <matched rules>"
+
+    def why(self, matched: tuple[str, ...]) -> str:
+        return self.reason or f"rules: {', '.join(matched)}"
+
+
+RULES = Cause()
+
+
 def fingerprint(incident_id: str) -> str:
     return f"incident:{incident_id}"
 
@@ -102,13 +117,14 @@ def _copy_incident(alert: Alert, incident: Incident) -> None:
     alert.department_type = incident.department_type
 
 
-def _create(
+def create_alert(
     session: Session,
     incident: Incident,
     level: str,
     matched: tuple[str, ...],
     ctx: IntakeContext,
     now: datetime,
+    cause: Cause = RULES,
 ) -> Alert:
     assignment = ctx.directory.assign(
         category=incident.category, department_type=incident.department_type, locations=incident.locations
@@ -139,12 +155,12 @@ def _create(
     audit.record(
         session,
         at=now,
-        actor=SYSTEM,
-        channel="system",
+        actor=cause.actor,
+        channel=cause.channel,
         action="alert_created",
         object_type="alert",
         object_id=str(alert.id),
-        reason=f"rules: {', '.join(matched)}",
+        reason=cause.why(matched),
         details={
             "incident_id": incident.id,
             "incident_version": incident.version,
@@ -158,8 +174,14 @@ def _create(
     return alert
 
 
-def _raise(
-    session: Session, alert: Alert, level: str, matched: tuple[str, ...], ctx: IntakeContext, now: datetime
+def raise_level(
+    session: Session,
+    alert: Alert,
+    level: str,
+    matched: tuple[str, ...],
+    ctx: IntakeContext,
+    now: datetime,
+    cause: Cause = RULES,
 ) -> None:
     before_level, before_status = alert.level, alert.status
     alert.level = level
@@ -179,12 +201,12 @@ def _raise(
     audit.record(
         session,
         at=now,
-        actor=SYSTEM,
-        channel="system",
+        actor=cause.actor,
+        channel=cause.channel,
         action="level_raised",
         object_type="alert",
         object_id=str(alert.id),
-        reason=f"rules: {', '.join(matched)}",
+        reason=cause.why(matched),
         details={
             "from_level": before_level,
             "to_level": level,
@@ -209,7 +231,7 @@ def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: In
         if decision.level is None:
             return IntakeResult("no_alert")
         return IntakeResult(
-            "created", _create(session, incident, decision.level, decision.matched, ctx, now).id
+            "created", create_alert(session, incident, decision.level, decision.matched, ctx, now).id
         )
     _copy_incident(alert, incident)
     alert.updated_at = now
@@ -218,6 +240,6 @@ def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: In
         and alert.status != Status.MERGED
         and severity_rank(decision.level) > severity_rank(alert.level)
     ):
-        _raise(session, alert, decision.level, decision.matched, ctx, now)
+        raise_level(session, alert, decision.level, decision.matched, ctx, now)
         return IntakeResult("raised", alert.id)
     return IntakeResult("updated", alert.id)

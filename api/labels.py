@@ -44,4 +44,7 @@ ACTION_LABELS = {
     "raised": "升级",
     "reopen": "重新打开",
     "ack_timeout": "签收超时",
+    # console confirmations of 人工研判
+    "manual_created": "人工研判生成预警",
+    "manual_raised": "人工研判上调级别",
 }

@@ -27,7 +27,7 @@ from api.overview import place_name
 from api.problems import ProblemError
 from nlp.training.taxonomy import CATEGORIES
 from yuqing.db.models import IncidentRow
-from yuqing.schemas import SEVERITY_ORDER
+from yuqing.schemas import SEVERITY_ORDER, severity_rank
 
 router = APIRouter(include_in_schema=False)
 
@@ -192,8 +192,16 @@ def alert_page_response(
         "departments": directory.departments,
         "flash": f"已{ACTION_LABELS[done]}" if done in ACTION_LABELS else None,
         "nav": "department" if principal.department_scope else "board",
+        "manual_levels": manual_levels(principal, alert.level, alert.status),
     }
     return render(request, "incident.html", context, status_code=status_code)
+
+
+def manual_levels(principal: Principal, level: str | None, status: str | None) -> list[str]:
+    """The levels this user may set by 人工研判: above the alert's own, on an alert still open."""
+    if not principal.can("alerts.dispatch") or status in ("closed", "merged"):
+        return []
+    return [lv for lv in SEVERITY_ORDER if severity_rank(lv) > severity_rank(level)]
 
 
 @router.get("/alerts/{alert_id}")
@@ -301,13 +309,63 @@ def incident_page(
     )
     if alert_id is not None:
         return see_other(f"/alerts/{alert_id}")
+    return incident_without_alert(request, state, session, principal, row, now)
+
+
+def incident_without_alert(
+    request: Request,
+    state: AppState,
+    session: Session,
+    principal: Principal,
+    row: IncidentRow,
+    now: datetime,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     context = {
         **_incident_context(state, session, row, now),
         "alert": None,
         "now": now,
+        "error": error,
         "history": [],
         "actions": [],
         "departments": [],
-        "nav": "board",
+        "nav": "incidents",
+        "manual_levels": manual_levels(principal, None, None),
     }
-    return render(request, "incident.html", context)
+    return render(request, "incident.html", context, status_code=status_code)
+
+
+@router.post("/incidents/{incident_id}/alert")
+async def manual_alert_form(
+    request: Request,
+    incident_id: str,
+    state: State,
+    session: DB,
+    now: Now,
+    principal: Principal = console_user("alerts.dispatch"),
+) -> Response:
+    """人工研判 from the console: make an alert of the incident, or raise its alert's level."""
+    from alerting.manual import ConfigUnavailable, ManualAlertRefused, manual_alert
+
+    row = visible_incident(session, incident_id, principal)
+    form = await request.form()
+    level, reason = str(form.get("level", "")), str(form.get("reason", ""))
+    existing = session.scalar(select(Alert.id).where(Alert.incident_id == incident_id,
+                                                     Alert.merged_into_id.is_(None)).limit(1))
+    try:
+        if level not in SEVERITY_ORDER:
+            raise ManualAlertRefused("请选择预警级别")
+        result = manual_alert(session, state.settings, row, level=level, reason=reason[:500],
+                              actor=principal.name, channel=principal.channel, now=now)
+        session.commit()
+    except (ManualAlertRefused, ConfigUnavailable) as exc:
+        session.rollback()
+        message = f"无法生成或上调预警：{exc}"
+        if existing is not None:
+            return alert_page_response(request, state, session, principal, existing, now, error=message,
+                                       status_code=409)
+        return incident_without_alert(request, state, session, principal, row, now, error=message,
+                                      status_code=409)
+    return see_other(f"/alerts/{result.alert_id}?done=manual_{result.outcome}")

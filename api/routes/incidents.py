@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
+from alerting import service
 from api.deps import DB, Now, Principal, State, api_user
 from api.incident_list import IncidentPage, IncidentSort, list_incidents
 from api.incident_view import IncidentDetail, incident_detail, visible_incident
+from api.problems import ProblemError
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -48,3 +51,41 @@ def get_incident(
 ) -> IncidentDetail:
     row = visible_incident(session, incident_id, principal)
     return incident_detail(state, session, row, now=now)
+
+
+class ManualAlertIn(BaseModel):
+    level: Level = Field(description="预警级别；已有预警时只能上调")
+    reason: Annotated[str, Field(min_length=1, max_length=500, description="研判理由（记入处置记录）")]
+
+
+@router.post(
+    "/{incident_id}/alert",
+    response_model=service.AlertDetail,
+    status_code=201,
+    summary="人工研判：为事件生成预警，或上调其预警级别",
+    responses={200: {"description": "已上调既有预警的级别"}},
+)
+def manual_alert(
+    incident_id: str,
+    body: ManualAlertIn,
+    state: State,
+    session: DB,
+    now: Now,
+    response: Response,
+    principal: Principal = api_user("alerts.dispatch"),
+) -> service.AlertDetail:
+    from alerting.manual import ConfigUnavailable, ManualAlertRefused
+    from alerting.manual import manual_alert as open_or_raise
+
+    row = visible_incident(session, incident_id, principal)
+    try:
+        result = open_or_raise(session, state.settings, row, level=body.level, reason=body.reason,
+                               actor=principal.name, channel=principal.channel, now=now)
+    except ManualAlertRefused as exc:
+        raise ProblemError(409, "manual-alert-refused", f"无法生成或上调预警：{exc}") from None
+    except ConfigUnavailable as exc:
+        raise ProblemError(503, "alerting-config-unavailable", f"预警配置不可用：{exc}") from None
+    assert result.alert_id is not None
+    if result.outcome == "raised":
+        response.status_code = 200
+    return service.get_alert(session, alert_id=result.alert_id, now=now)
