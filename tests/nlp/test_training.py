@@ -287,3 +287,29 @@ def test_sentiment_accuracy_is_the_score_sign_and_the_label_agreement_is_reporte
     entry = measure("sentiment", rows, tags)
     assert entry["accuracy"] == 0.75  # score signs +, +, -, + against +, +, -, -
     assert entry["label_accuracy"] == 0.5  # labels: the two neutral ones count as wrong
+
+
+def test_one_vs_rest_nb_svm_folds_into_one_plain_linear_layer() -> None:
+    import numpy as np
+    from sklearn.svm import LinearSVC
+
+    from nlp.training.features import Featurizer
+    from nlp.training.train import TASK_PARAMS, NBOneVsRest, fit_task
+
+    words = {"angry": "气死了投诉没人管", "happy": "真开心阳光很好", "fear": "好害怕半夜爆炸"}
+    texts = [f"{w}{i}" for w in words.values() for i in range(6)]
+    labels = [label for label in words for _ in range(6)]
+    tokens = [[t[:2], t[2:]] for t in texts]
+    features = Featurizer().fit(texts, tokens)
+    nb = NBOneVsRest(C=1.0).fit(features, labels)
+    folded = nb.folded()
+    assert isinstance(folded, LinearSVC)
+    assert np.allclose(folded.decision_function(features), nb.decision_function(features), atol=1e-4)
+    assert list(nb.predict(features)) == labels
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(TASK_PARAMS["emotion"], "nb", "ovr")
+        model = fit_task("emotion", features, labels)
+    plain = fit_task("emotion", features, labels)
+    assert model.feature_weights is None and isinstance(model.estimator, LinearSVC)
+    assert model.weights()[0].shape == plain.weights()[0].shape == (features.shape[1], 3)
+    assert model.class_offsets is not None
