@@ -14,6 +14,7 @@ alerting stage sends from.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,9 +23,8 @@ from alerting import outbox
 from alerting.calendar import WorkCalendar
 from alerting.clocks import Policies
 from alerting.intake import Cause, IntakeContext, IntakeResult, create_alert, fingerprint, raise_level
-from alerting.models import Alert, AlertDeadline
+from alerting.models import Alert
 from alerting.notify.registry import build_channels
-from alerting.outbox import Recipient
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import load_config
 from alerting.state import Status
@@ -71,18 +71,7 @@ def intake_context(session: Session, settings: Settings) -> IntakeContext:
     channels = build_channels(config.notifications.channels)
     directory = load_directory(session, settings)
 
-    def deliver(
-        session: Session,
-        alert: Alert,
-        deadline: AlertDeadline | None,
-        threshold: str,
-        repeat: int,
-        recipients: list[Recipient],
-        now: datetime,
-    ) -> int:
-        return outbox.enqueue(session, alert, deadline, threshold, repeat, recipients, now,
-                              channels=channels, console_url=settings.console_url)
-
+    deliver = partial(outbox.enqueue, channels=channels, console_url=settings.console_url)
     return IntakeContext(
         config=config,
         policies=Policies.load(settings.policies_file),
