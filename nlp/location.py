@@ -7,7 +7,8 @@ and 长春 and a city of 辽宁). A mention with one candidate is an anchor; an 
 candidate that shares the most levels (province, city) with the anchors in the text, then with the
 source's region; a tie, or no context at all, gives nothing. Short forms that are ordinary words (和平,
 新华, 城关 …) count only when their province or city is named too, and a two-character name must fit
-the tokens (上海|淀粉 has no 海淀, 钟南山 no 南山).
+the tokens (上海|淀粉 has no 海淀, 钟南山 no 南山). A county's short form pointing to another province than
+every place the text names in full is dropped (博望段 and 兖州至信阳高速 in a text about 方城县).
 
 ``resolve`` returns the most specific places only, in order of first mention: a county implies its city and
 province, which ``Gazetteer.chain(code)`` gives back, and the search store matches codes by prefix.
@@ -142,6 +143,7 @@ class Gazetteer:
             code = _collapse([c.code for c in m.candidates if not c.weak])
             if code:
                 chosen[i] = code
+        self._drop_far_short_forms(mentions, chosen)
         for _ in range(2):  # a mention settled by context can settle another
             for i, m in enumerate(mentions):
                 if i not in chosen:
@@ -154,6 +156,20 @@ class Gazetteer:
         if not specific and region in self.divisions:
             specific = [region]
         return [self.divisions[c].location() for c in dict.fromkeys(specific)]
+
+    def _drop_far_short_forms(self, mentions: list[_Mention], chosen: dict[int, str]) -> None:
+        """A county's short form (博望 for 博望区) with one reading is still a guess when the text names
+        places of another province in full: 方城县…券桥至博望段…绕行兖州至信阳高速 is about 方城县
+        (and 信阳, same province), not 马鞍山's 博望区 or 济宁's 兖州区. Provinces and cities by short
+        name, and short forms in a text naming nothing in full (福州鼓楼区), are kept."""
+        full = {code for i, code in chosen.items() if mentions[i].key == self.divisions[code].name}
+        if not full:
+            return
+        provinces = {code[:2] for code in full}
+        for i, code in list(chosen.items()):
+            division = self.divisions[code]
+            if division.level == "county" and mentions[i].key != division.name and code[:2] not in provinces:
+                del chosen[i]  # provinces and cities by short name (上海, 信阳) are mentioned far and wide
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
         """``(start, end, name)`` of every occurrence of every name in ``text``, overlaps included: at each

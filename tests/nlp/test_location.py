@@ -164,3 +164,14 @@ def test_every_county_named_with_its_city_is_found(gaz: Gazetteer) -> None:
 def test_names_inside_a_user_handle_are_skipped_but_the_rest_is_read(gaz: Gazetteer) -> None:
     assert places(gaz, "@南京吃货 转发：福州鼓楼区停水") == [("鼓楼区", "350102")]
     assert places(gaz, "转发：成都市武侯区停电//@南京吃货:") == [("武侯区", "510107")]
+
+
+def test_a_far_county_short_form_yields_to_places_named_in_full(gaz: Gazetteer) -> None:
+    text = "312国道方城县境内改扩建工程，对券桥至博望段实行半幅通行。交警提醒货车绕行兖州至信阳高速。"
+    # 博望 (马鞍山 博望区) and 兖州 (济宁 兖州区) are a town and a road name here; 信阳 is a city of the
+    # same province as 方城县 and stays
+    assert places(gaz, text) == [("方城县", "411322"), ("信阳市", "4115")]
+    # a province or city named by its short form is kept wherever it is
+    assert places(gaz, "从郑州市出发去上海的游客") == [("郑州市", "4101"), ("上海市", "31")]
+    # with no place named in full, a county's short form still counts
+    assert places(gaz, "博望一企业发生火灾") == [("博望区", "340506")]
