@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.console import (
     alert_views,
     docs_views,
+    incident_views,
     overview_views,
     performance_views,
     token_views,
@@ -15,5 +16,14 @@ from api.console import (
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (views, alert_views, overview_views, docs_views, token_views, user_views, performance_views):
+for module in (
+    views,
+    alert_views,
+    incident_views,
+    overview_views,
+    docs_views,
+    token_views,
+    user_views,
+    performance_views,
+):
     router.include_router(module.router)
