@@ -123,7 +123,7 @@ def browser_session(request: Request) -> SessionData:
     return request.state.session  # type: ignore[no-any-return]
 
 
-def _authenticate(request: Request, session: Session, when: datetime) -> Principal | None:
+def authenticate(request: Request, session: Session, when: datetime) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         user = user_for_token(session, header[7:].strip(), now=when)
@@ -159,7 +159,7 @@ async def check_csrf(request: Request, principal: Principal) -> None:
 
 
 async def api_principal(request: Request, session: DB, when: Now) -> Principal:
-    principal = _authenticate(request, session, when)
+    principal = authenticate(request, session, when)
     if principal is None:
         raise ProblemError(
             401,
@@ -172,7 +172,7 @@ async def api_principal(request: Request, session: DB, when: Now) -> Principal:
 
 
 async def console_principal(request: Request, session: DB, when: Now) -> Principal:
-    principal = _authenticate(request, session, when)
+    principal = authenticate(request, session, when)
     if principal is None:
         raise LoginRequired()
     await check_csrf(request, principal)

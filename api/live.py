@@ -26,7 +26,7 @@ from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from alerting.models import Alert
-from api.deps import AppState, _authenticate, app_state
+from api.deps import AppState, app_state, authenticate
 from api.problems import ProblemError
 
 router = APIRouter(tags=["alerts"])
@@ -50,7 +50,7 @@ def _version(state: AppState, request: Request) -> str | None:
     """The version for this request's user (None: no longer allowed to see the alerts)."""
     with state.db.transaction() as session:
         try:
-            principal = _authenticate(request, session, state.clock.now())
+            principal = authenticate(request, session, state.clock.now())
         except ProblemError:  # a token revoked, or its user deactivated
             return None
         if principal is None or not principal.can("alerts.view"):
