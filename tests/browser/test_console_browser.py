@@ -190,3 +190,33 @@ def test_duty_officer_finds_hot_incidents_from_the_navigation(page: Any, console
     assert page.locator("#incidents tbody tr[data-incident-id] a[href^='/alerts/']").count() == 0
     page.goto(f"{console.url}/incidents")
     screenshot(page, "incidents-1366", full_page=True)
+
+
+def test_duty_officer_makes_an_alert_of_a_quiet_incident(page: Any, console: Console) -> None:
+    from yuqing.clock import SystemClock
+    from yuqing.db.models import IncidentRow
+
+    now = SystemClock().now()
+    with console.db.transaction() as session:
+        session.add(IncidentRow(
+            id="inc-quiet", title="安庆 小区 夜间 施工 扰民", keywords=["施工"],
+            first_seen=now - timedelta(hours=1), last_seen=now, category="环境保护",
+            department_type="生态环境局", severity=None, severity_triggers=[],
+            locations=[{"name": "安庆市", "code": "3408", "level": "city"}], location_code="3408",
+            post_count=2, source_count=1, heat=8.0, updated_at=now,
+        ))
+    log_in(page, console, "duty")
+    page.goto(f"{console.url}/incidents?alerted=no")
+    page.click("tr[data-incident-id='inc-quiet'] .alert-title a")
+    page.wait_for_url(f"{console.url}/incidents/inc-quiet")
+    form = page.locator("#manual-alert form")
+    form.locator("select[name=level]").select_option("较大")
+    form.locator("input[name=reason]").fill("临近中考，考点周边噪声投诉需提前处置")
+    screenshot(page, "manual-alert-form")
+    form.locator("button").click()
+    page.wait_for_url(re.compile(r".*/alerts/\d+\?done=manual_created"))
+    assert "人工研判生成预警" in page.locator(".flash").first.inner_text()
+    assert page.locator(".incident-head .level").first.inner_text() == "较大"
+    assert "人工研判：临近中考" in page.locator("#history").inner_text()
+    assert page.locator("#deadlines .clock[data-kind=response]").count() == 1
+    screenshot(page, "manual-alert-created", full_page=True)
