@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "department.view": frozenset({Role.ADMIN, Role.DEPARTMENT, Role.DUTY_OFFICER}),
     "performance.view": frozenset({Role.ADMIN, Role.LEADER, Role.ANALYST, Role.DUTY_OFFICER}),
     "tokens.own": _ALL,
+    "users.manage": frozenset({Role.ADMIN}),
 }
 
 PERMISSION_LABELS: dict[str, str] = {
@@ -50,6 +51,7 @@ PERMISSION_LABELS: dict[str, str] = {
     "department.view": "部门视图",
     "performance.view": "考核统计",
     "tokens.own": "管理自己的 API 令牌",
+    "users.manage": "用户管理（仅系统管理员）",
 }
 
 

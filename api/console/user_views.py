@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -25,7 +25,7 @@ from api.console.views import see_other
 from api.deps import DB, Now, Principal, State, console_user
 from api.models import UserRow
 from api.problems import ProblemError
-from api.routes.users import all_users, department_names, require_admin
+from api.routes.users import all_users, department_names
 from yuqing.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -43,11 +43,7 @@ Reason = Annotated[str, Form(max_length=2000)]
 Password = Annotated[str, Form(max_length=200)]
 
 
-def console_admin(request: Request, principal: Principal = console_user()) -> Principal:
-    return require_admin(request, principal)
-
-
-ADMIN = Depends(console_admin)
+ADMIN = console_user("users.manage")
 
 
 def _status(exc: UserError) -> int:
@@ -84,8 +80,10 @@ def _page(
 def _flash(session: Session, done: str, user_id: int | None) -> str | None:
     if done not in DONE or user_id is None:
         return None
-    user = session.get(UserRow, user_id) if 0 < user_id < 2**31 else None
-    return DONE[done].format(name=user.name) if user else None
+    try:
+        return DONE[done].format(name=get_user(session, user_id).name)
+    except UserNotFound:
+        return None
 
 
 def _target(session: Session, user_id: int) -> UserRow:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,22 +28,7 @@ from yuqing.settings import Settings
 
 router = APIRouter(prefix="/users", tags=["users"])
 
-MANAGE_LABEL = "用户管理（仅系统管理员）"
-
-
-def require_admin(request: Request, principal: Principal) -> Principal:
-    """The same 403 problem as any other permission the role lacks."""
-    request.state.principal = principal
-    if principal.role is not Role.ADMIN:
-        raise ProblemError(403, "forbidden", f"当前角色（{principal.role_label}）无权执行：{MANAGE_LABEL}")
-    return principal
-
-
-def api_admin(request: Request, principal: Principal = api_user()) -> Principal:
-    return require_admin(request, principal)
-
-
-ADMIN = Depends(api_admin)
+ADMIN = api_user("users.manage")
 
 
 def department_names(session: Session, settings: Settings) -> dict[str, str]:
