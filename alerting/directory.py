@@ -35,6 +35,7 @@ from alerting.directory_models import DepartmentRow, DirectorySettingRow, DutyRo
 from nlp.training.taxonomy import load_taxonomy
 from yuqing.clock import CN_TZ
 from yuqing.schemas import Location
+from yuqing.settings import Settings
 
 AdminLevel = Literal["province", "city", "county"]
 _LEVEL_BY_LENGTH: dict[int, AdminLevel] = {2: "province", 4: "city", 6: "county"}
@@ -418,3 +419,10 @@ class Directory:
             department_id=dept.id, department_name=dept.name, region_code=dept.region, level=dept.level,
             reason=reason,
         )
+
+
+def load_directory(session: Session, settings: Settings) -> Directory:
+    """The directory in the database when one was imported, else the configured YAML file."""
+    if session.scalar(select(DepartmentRow.id).limit(1)) is not None:
+        return Directory.from_db(session)
+    return Directory.load_yaml(settings.departments_file)

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from alerting import outbox
 from alerting.calendar import WorkCalendar
 from alerting.clocks import Policies
+from alerting.directory import load_directory
 from alerting.intake import Cause, IntakeContext, IntakeResult, create_alert, fingerprint, raise_level
 from alerting.models import Alert
 from alerting.notify.registry import build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import load_config
 from alerting.state import Status
-from alerting.worker import load_directory
 from yuqing import audit
 from yuqing.db.models import IncidentRow
 from yuqing.schemas import Incident, Location, Severity, severity_rank

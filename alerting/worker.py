@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 from alerting import escalation, outbox
 from alerting.calendar import CalendarError, WorkCalendar
 from alerting.clocks import Policies, recompute
-from alerting.directory import Directory, DirectoryError
-from alerting.directory_models import DepartmentRow
+from alerting.directory import Directory, DirectoryError, load_directory
 from alerting.escalation import fire_step
 from alerting.intake import IntakeContext, IntakeResult, upsert_incident
 from alerting.models import Alert, AlertDeadline, EscalationStep
@@ -56,13 +55,6 @@ class TimerReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-
-
-def load_directory(session: Session, settings: Settings) -> Directory:
-    """The directory in the database when one was imported, else the YAML file."""
-    if session.scalar(select(DepartmentRow.id).limit(1)) is not None:
-        return Directory.from_db(session)
-    return Directory.load_yaml(settings.departments_file)
 
 
 class AlertingWorker(Worker):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from alerting import service
 from alerting.directory import Directory, DirectoryError
+from alerting.directory import load_directory as directory_of
 from alerting.models import Alert
 from alerting.state import InvalidTransition
 from api.deps import Principal
@@ -111,10 +112,8 @@ def visible_alert(session: Session, alert_id: int, principal: Principal) -> Aler
 
 
 def load_directory(session: Session, settings: Settings) -> Directory:
-    from alerting.worker import load_directory as load
-
     try:
-        return load(session, settings)
+        return directory_of(session, settings)
     except DirectoryError as exc:
         raise ProblemError(503, "directory-unavailable", f"部门目录不可用：{exc}") from None
 

@@ -135,8 +135,7 @@ DEMO_FALLBACK_DEPARTMENT = "demo"
 def first_department_id(session: Session) -> str | None:
     """The duty office of the department directory (the stored one, else the configured YAML file): it
     receives every alert that cannot be placed, so the demo's department handler has work to see."""
-    from alerting.directory import DirectoryError
-    from alerting.worker import load_directory
+    from alerting.directory import DirectoryError, load_directory
     from yuqing.settings import get_settings
 
     try:
