@@ -28,7 +28,7 @@ from alerting.models import Alert
 from alerting.notify.registry import build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import load_config
-from alerting.state import Status
+from alerting.state import FINAL, Status
 from yuqing import audit
 from yuqing.db.models import IncidentRow
 from yuqing.schemas import Incident, Location, Severity, severity_rank
@@ -103,7 +103,7 @@ def open_or_raise(
     if alert is None:
         created = create_alert(session, incident_of(row), level, (MANUAL_RULE,), ctx, now, cause)
         return IntakeResult("created", created.id)
-    if alert.status in (Status.MERGED, Status.CLOSED):
+    if alert.status in FINAL:
         raise ManualAlertRefused(f"预警 #{alert.id} 已{'合并' if alert.status == Status.MERGED else '关闭'}")
     if severity_rank(level) <= severity_rank(alert.level):
         raise ManualAlertRefused(f"预警 #{alert.id} 已是{alert.level}，只能上调级别")

@@ -16,27 +16,16 @@ from sqlalchemy.orm import Session
 
 from alerting.models import Alert
 from api.deps import Principal
+from api.incident_view import IncidentOut
 from yuqing.db.models import IncidentRow
 from yuqing.schemas import SEVERITY_ORDER
 
 IncidentSort = Literal["heat", "burst", "newest", "negative"]
 
 
-class IncidentSummary(BaseModel):
-    id: str
-    title: str
-    keywords: list[str]
-    first_seen: datetime
-    last_seen: datetime
-    category: str | None
-    severity: str | None
-    locations: list[dict[str, Any]]
-    post_count: int
-    source_count: int
-    heat: float
-    burst: float
-    negative_share: float
-    kind: str
+class IncidentSummary(IncidentOut):
+    """An incident as the incident page shows it, with its current alert's id, level and status."""
+
     alert_id: int | None = None
     alert_level: str | None = None
     alert_status: str | None = None
@@ -108,7 +97,7 @@ def list_incidents(
     rows = session.execute(query.order_by(*order, IncidentRow.id).offset(offset).limit(limit)).all()
     items = [
         IncidentSummary(
-            **{k: getattr(row, k) for k in IncidentSummary.model_fields if hasattr(row, k)},
+            **IncidentOut.of(row).model_dump(),
             alert_id=alert_id,
             alert_level=level,
             alert_status=status,

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from alerting import service
 from alerting.models import AlertDeadline
-from alerting.state import OPEN, Action, can
+from alerting.state import FINAL, OPEN, Action, can
 from api import alert_actions as actions
 from api.console.render import cn_time, render
 from api.console.views import see_other
@@ -196,7 +196,7 @@ def alert_page_response(
 
 def manual_levels(principal: Principal, level: str | None, status: str | None) -> list[str]:
     """The levels this user may set by 人工研判: above the alert's own, on an alert still open."""
-    if not principal.can("alerts.dispatch") or status in ("closed", "merged"):
+    if not principal.can("alerts.dispatch") or status in FINAL:
         return []
     return [lv for lv in SEVERITY_ORDER if severity_rank(lv) > severity_rank(level)]
 

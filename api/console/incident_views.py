@@ -26,6 +26,16 @@ from yuqing.schemas import SEVERITY_ORDER
 router = APIRouter(include_in_schema=False)
 
 
+def current_alert_id(session: Session, incident_id: str) -> int | None:
+    """The incident's alert that has not been merged into another, if any."""
+    return session.scalar(
+        select(Alert.id)
+        .where(Alert.incident_id == incident_id, Alert.merged_into_id.is_(None))
+        .order_by(Alert.id)
+        .limit(1)
+    )
+
+
 @router.get("/incidents")
 def incidents_page(
     request: Request,
@@ -73,12 +83,7 @@ def incident_page(
     principal: Principal = console_user("alerts.view"),
 ) -> Response:
     row = visible_incident(session, incident_id, principal)
-    alert_id = session.scalar(
-        select(Alert.id)
-        .where(Alert.incident_id == incident_id, Alert.merged_into_id.is_(None))
-        .order_by(Alert.id)
-        .limit(1)
-    )
+    alert_id = current_alert_id(session, incident_id)
     if alert_id is not None:
         return see_other(f"/alerts/{alert_id}")
     return incident_without_alert(request, state, session, principal, row, now)
@@ -124,8 +129,7 @@ async def manual_alert_form(
     row = visible_incident(session, incident_id, principal)
     form = await request.form()
     level, reason = str(form.get("level", "")), str(form.get("reason", ""))
-    existing = session.scalar(select(Alert.id).where(Alert.incident_id == incident_id,
-                                                     Alert.merged_into_id.is_(None)).limit(1))
+    existing = current_alert_id(session, incident_id)
     try:
         if level not in SEVERITY_ORDER:
             raise ManualAlertRefused("请选择预警级别")
