@@ -47,12 +47,8 @@ class EffectReview(BaseModel):
     provisional: bool = False
 
 
-def _when(post: PostOut) -> datetime:
-    return post.published_at or post.fetched_at
-
-
 def _figures(posts: Sequence[PostOut], start: datetime, end: datetime) -> WindowFigures:
-    inside = [p for p in posts if start <= _when(p) < end]
+    inside = [p for p in posts if start <= p.posted_at < end]
     hours = max((end - start).total_seconds() / 3600, 1e-9)
     negative = sum(p.sentiment == "negative" for p in inside)
     return WindowFigures(
@@ -81,7 +77,7 @@ def review(posts: Sequence[PostOut], deadlines: Sequence[DeadlineRead], now: dat
         return EffectReview(responded_at=None, response_kind=None, verdict="未回应",
                             summary="尚未记录回应（权威信息发布或答复），暂无法评估效果。")
     responded_at, kind = response
-    earliest = min((_when(p) for p in posts), default=responded_at)
+    earliest = min((p.posted_at for p in posts), default=responded_at)
     window = min(MAX_WINDOW, max(MIN_WINDOW, responded_at - earliest))
     before = _figures(posts, responded_at - window, responded_at)
     after_end = responded_at + window

@@ -105,12 +105,12 @@ def _timeline(state: AppState, session: Session, incident_id: str) -> list[PostO
     except StoreError as exc:
         raise ProblemError(503, "search-unavailable", f"检索服务不可用：{exc}") from None
     posts = [PostOut.from_store(d) for d in docs]
-    return sorted(posts, key=lambda p: p.published_at or p.fetched_at)
+    return sorted(posts, key=lambda p: p.posted_at)
 
 
 def bucket_width(posts: list[PostOut]) -> timedelta:
     """Ten minutes for an incident a few hours old, an hour for a longer one."""
-    times = [p.published_at or p.fetched_at for p in posts]
+    times = [p.posted_at for p in posts]
     return timedelta(minutes=10) if times and max(times) - min(times) <= SHORT_SPAN else timedelta(hours=1)
 
 
@@ -124,7 +124,7 @@ def post_series(posts: list[PostOut]) -> list[SeriesPoint]:
     def floor(t: datetime) -> datetime:
         return epoch + ((t - epoch) // width) * width
 
-    times = [p.published_at or p.fetched_at for p in posts]
+    times = [p.posted_at for p in posts]
     start, end = floor(min(times)), floor(max(times))
     buckets: dict[datetime, SeriesPoint] = {}
     at = start

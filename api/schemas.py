@@ -73,6 +73,11 @@ class PostOut(BaseModel):
     locations: list[dict[str, Any]]
     score: float = 0.0
 
+    @property
+    def posted_at(self) -> datetime:
+        """When the post appeared: its own time when the source gave one, else when it was fetched."""
+        return self.published_at or self.fetched_at
+
     @classmethod
     def from_store(cls, doc: dict[str, Any], score: float = 0.0, *, content_chars: int = 400) -> PostOut:
         post = EnrichedPost.model_validate(doc)
