@@ -65,6 +65,12 @@ def fingerprint(incident_id: str) -> str:
     return f"incident:{incident_id}"
 
 
+def locked_alert(session: Session, incident_id: str) -> Alert | None:
+    """The incident's alert, locked for this transaction (one alert per incident, changed by one at once)."""
+    query = select(Alert).where(Alert.fingerprint == fingerprint(incident_id)).with_for_update()
+    return session.scalar(query)
+
+
 def _add_deadlines(
     session: Session, alert: Alert, kinds: list[str], ctx: IntakeContext, now: datetime
 ) -> list[AlertDeadline]:
@@ -221,9 +227,7 @@ def raise_level(
 
 
 def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: IntakeContext) -> IntakeResult:
-    alert = session.scalar(
-        select(Alert).where(Alert.fingerprint == fingerprint(incident.id)).with_for_update()
-    )
+    alert = locked_alert(session, incident.id)
     if alert is not None and incident.version <= alert.incident_version:
         return IntakeResult("seen", alert.id)
     decision = evaluate(ctx.config, incident, now)

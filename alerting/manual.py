@@ -16,15 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting import outbox
 from alerting.calendar import WorkCalendar
 from alerting.clocks import Policies
 from alerting.directory import load_directory
-from alerting.intake import Cause, IntakeContext, IntakeResult, create_alert, fingerprint, raise_level
-from alerting.models import Alert
+from alerting.intake import Cause, IntakeContext, IntakeResult, create_alert, locked_alert, raise_level
 from alerting.notify.registry import build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import load_config
@@ -99,7 +97,7 @@ def open_or_raise(
     if row.merged_into:
         raise ManualAlertRefused(f"事件已并入 {row.merged_into}，请在该事件上操作")
     cause = Cause(actor=actor, channel=channel, reason=f"人工研判：{reason}")
-    alert = session.scalar(select(Alert).where(Alert.fingerprint == fingerprint(row.id)).with_for_update())
+    alert = locked_alert(session, row.id)
     if alert is None:
         created = create_alert(session, incident_of(row), level, (MANUAL_RULE,), ctx, now, cause)
         return IntakeResult("created", created.id)

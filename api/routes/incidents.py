@@ -3,7 +3,7 @@ and merged incidents, effect review and alert."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
@@ -13,11 +13,9 @@ from api.deps import DB, Now, Principal, State, api_user
 from api.incident_list import IncidentPage, IncidentSort, list_incidents
 from api.incident_view import IncidentDetail, incident_detail, visible_incident
 from api.problems import ProblemError
+from yuqing.schemas import SeverityLevel
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
-
-Level = Literal["一般", "较大", "重大", "特别重大"]
-
 
 @router.get("", response_model=IncidentPage, summary="热点事件：近期活跃事件，默认按热度排序（分页）")
 def get_incidents(
@@ -28,7 +26,7 @@ def get_incidents(
     region: Annotated[
         str | None, Query(pattern=r"^\d{2,12}$", description="行政区划代码前缀，如 34（安徽）、3408（安庆）")
     ] = None,
-    severity_at_least: Annotated[Level | None, Query(description="定级不低于")] = None,
+    severity_at_least: Annotated[SeverityLevel | None, Query(description="定级不低于")] = None,
     q: Annotated[str | None, Query(max_length=200, description="标题关键词或事件 id")] = None,
     alerted: Annotated[bool | None, Query(description="只看已生成 / 未生成预警的事件")] = None,
     sort: Annotated[IncidentSort, Query()] = "heat",
@@ -54,7 +52,7 @@ def get_incident(
 
 
 class ManualAlertIn(BaseModel):
-    level: Level = Field(description="预警级别；已有预警时只能上调")
+    level: SeverityLevel = Field(description="预警级别；已有预警时只能上调")
     reason: Annotated[str, Field(min_length=1, max_length=500, description="研判理由（记入处置记录）")]
 
 
