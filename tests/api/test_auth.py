@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from factories import PASSWORD, login, page_csrf
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+import api.console
 from api.auth.ratelimit import MAX_FAILURES, WINDOW
-from api.auth.sessions import COOKIE_NAME
+from api.auth.sessions import COOKIE_NAME, CSRF_HEADER
 from api.main import create_app
 from api.models import ApiTokenRow, UserRow
 from yuqing.clock import FakeClock
@@ -45,6 +52,72 @@ def test_logged_in_users_read_the_api_docs_without_a_cdn(client: TestClient) -> 
     docs = client.get("/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs and "cdn" not in docs
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+DOCS_META = re.compile(r'<meta name="(csrf-[a-z]+)" content="([^"]*)">')
+DOCS_SCRIPT = Path(api.console.__file__).resolve().parent / "static" / "api_docs.js"
+# Runs the docs page's script under node with just enough of a browser for it: the page's meta tags, a
+# location, and a SwaggerUIBundle that hands back its configuration; then asks the requestInterceptor
+# what it does to each request given on stdin.
+INTERCEPT_JS = r"""
+const fs = require("fs");
+const input = JSON.parse(fs.readFileSync(0, "utf8"));
+globalThis.window = globalThis;
+window.location = new URL(input.page);
+globalThis.document = {
+  querySelector(selector) {
+    const name = (selector.match(/^meta\[name="([^"]+)"\]$/) || [])[1];
+    if (selector === "#swagger-ui") { return { getAttribute: () => "/openapi.json" }; }
+    return name in input.meta ? { getAttribute: () => input.meta[name] } : null;
+  },
+};
+let config = null;
+globalThis.SwaggerUIBundle = (c) => { config = c; return {}; };
+SwaggerUIBundle.presets = { apis: {} };
+require(input.script);
+console.log(JSON.stringify(input.requests.map((r) => config.requestInterceptor(r).headers)));
+"""
+
+
+def docs_interceptor_headers(page: str, requests: list[dict[str, Any]]) -> list[dict[str, str]]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    payload = {
+        "page": "http://testserver/docs",
+        "meta": dict(DOCS_META.findall(page)),
+        "script": str(DOCS_SCRIPT),
+        "requests": requests,
+    }
+    run = subprocess.run(
+        [node, "-e", INTERCEPT_JS], input=json.dumps(payload), capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    headers: list[dict[str, str]] = json.loads(run.stdout)
+    return headers
+
+
+def test_api_docs_try_it_out_sends_the_sessions_csrf_token(client: TestClient) -> None:
+    csrf = login(client, "analyst")
+    page = client.get("/docs").text
+    meta = dict(DOCS_META.findall(page))
+    assert meta == {"csrf-token": csrf, "csrf-header": CSRF_HEADER}  # the header the API checks
+    assert "/static/api_docs.js" in page
+    assert client.get("/static/api_docs.js").status_code == 200
+    same, absolute, elsewhere = docs_interceptor_headers(
+        page,
+        [
+            {"url": "/api/auth/tokens", "method": "POST", "headers": {"Content-Type": "application/json"}},
+            {"url": "http://testserver/api/auth/tokens/1", "method": "DELETE", "headers": {}},
+            {"url": "https://elsewhere.example/api", "method": "POST", "headers": {}},
+        ],
+    )
+    assert same == {"Content-Type": "application/json", CSRF_HEADER: csrf}
+    assert absolute == {CSRF_HEADER: csrf}
+    assert elsewhere == {}  # the token never leaves this site
+    # what Swagger UI now sends is accepted; the same request without the header still is not
+    assert client.post("/api/auth/tokens", json={"name": "docs"}, headers=same).status_code == 201
+    assert client.post("/api/auth/tokens", json={"name": "docs"}).status_code == 403
 
 
 def test_console_pages_send_anonymous_visitors_to_the_login_page(client: TestClient) -> None:
