@@ -19,6 +19,7 @@ Region codes are the 2023 NBS codes in their short form (34 安徽省, 3408 安�
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from nlp.training.taxonomy import load_taxonomy
 from yuqing.clock import CN_TZ
 from yuqing.schemas import Location
 from yuqing.settings import Settings
+
+log = logging.getLogger(__name__)
 
 AdminLevel = Literal["province", "city", "county"]
 _LEVEL_BY_LENGTH: dict[int, AdminLevel] = {2: "province", 4: "city", 6: "county"}
@@ -426,3 +429,23 @@ def load_directory(session: Session, settings: Settings) -> Directory:
     if session.scalar(select(DepartmentRow.id).limit(1)) is not None:
         return Directory.from_db(session)
     return Directory.load_yaml(settings.departments_file)
+
+
+@dataclass(frozen=True)
+class DepartmentNames:
+    """Department id → name from the directory; when it cannot be read, no names and why not."""
+
+    names: dict[str, str]
+    unavailable: str | None = None
+
+
+def department_names(session: Session, settings: Settings) -> DepartmentNames:
+    """The names of the directory ``load_directory`` reads. A directory that cannot be read is no reason
+    to refuse a page that only wants names: the caller shows department ids (or names it already has)
+    and says so; the reason is logged."""
+    try:
+        directory = load_directory(session, settings)
+    except DirectoryError as exc:
+        log.warning("department directory unavailable, showing department ids instead of names: %s", exc)
+        return DepartmentNames({}, str(exc))
+    return DepartmentNames({d.id: d.name for d in directory.departments})

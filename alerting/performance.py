@@ -187,6 +187,11 @@ class PerformanceReport(BaseModel):
     kinds: list[str] = Field(description="the deadline kinds present, in statutory order")
     departments: list[DepartmentPerformance] = Field(description="worst on-time rate first")
     overall: DepartmentPerformance = Field(description="every department together (department_id null)")
+    department_names_unavailable: str | None = Field(
+        default=None,
+        description="set when the department directory could not be read, to why: department_name is "
+        "then the name stored on the alerts, null when none was (show department_id)",
+    )
 
 
 def quantile(ordered: list[float], q: float) -> float | None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from alerting.clocks import DEADLINE_KINDS
+from alerting.directory import department_names
 from alerting.performance import (
     MAX_SPAN_DAYS,
     DepartmentPerformance,
@@ -22,7 +23,6 @@ from alerting.performance import (
     department_performance,
     resolve_period,
 )
-from api.alert_actions import load_directory
 from api.deps import DB, Now, Principal, State, api_user
 from api.labels import DEADLINE_LABELS
 from api.problems import ProblemError
@@ -47,10 +47,19 @@ def period_or_422(date_from: date | None, date_to: date | None, now: datetime) -
         raise ProblemError(422, "invalid-period", str(exc)) from None
 
 
+NAMES_HEADER = "X-Department-Names"  # "unavailable" when the directory could not be read
+
+
 def build_report(session: Session, settings: Settings, period: Period, now: datetime) -> PerformanceReport:
-    directory = load_directory(session, settings)
-    names = {d.id: d.name for d in directory.departments}
-    return department_performance(session, period, now=now, names=names)
+    """The report with the directory's department names; when the directory cannot be read, the names
+    stored on the alerts (else the ids) and ``department_names_unavailable`` saying why."""
+    names = department_names(session, settings)
+    report = department_performance(session, period, now=now, names=names.names)
+    return report.model_copy(update={"department_names_unavailable": names.unavailable})
+
+
+def names_header(report: PerformanceReport) -> dict[str, str]:
+    return {NAMES_HEADER: "unavailable"} if report.department_names_unavailable else {}
 
 
 @router.get(
@@ -59,6 +68,7 @@ def build_report(session: Session, settings: Settings, period: Period, now: date
     summary="考核统计：各部门按时回应率、超时、督办与转派（按首次发现时间统计）",
 )
 def performance(
+    response: Response,
     session: DB,
     state: State,
     now: Now,
@@ -66,7 +76,9 @@ def performance(
     date_to: ToDate = None,
     principal: Principal = api_user("performance.view"),
 ) -> PerformanceReport:
-    return build_report(session, state.settings, period_or_422(date_from, date_to, now), now)
+    report = build_report(session, state.settings, period_or_422(date_from, date_to, now), now)
+    response.headers.update(names_header(report))
+    return report
 
 
 def _pct(rate: float | None) -> str:
@@ -152,5 +164,5 @@ def performance_csv(
     return Response(
         ("\ufeff" + csv_text(report)).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **names_header(report)},
     )

@@ -34,12 +34,9 @@ ADMIN = api_user("users.manage")
 def department_names(session: Session, settings: Settings) -> dict[str, str]:
     """Department id → name from the directory the alerting uses (stored, else the YAML file); empty when
     the directory cannot be read (the list then shows ids)."""
-    from alerting.directory import DirectoryError, load_directory
+    from alerting.directory import department_names as directory_names
 
-    try:
-        return {d.id: d.name for d in load_directory(session, settings).departments}
-    except DirectoryError:
-        return {}
+    return directory_names(session, settings).names
 
 
 def role_label(role: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,12 @@ from typing import Any
 import pytest
 from factories import alerting_worker, login, seed_incident
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from alerting import service
+from alerting.models import Alert
 from alerting.performance import Period, department_performance, quantile, rate_class, resolve_period
+from api.routes.performance import NAMES_HEADER
 from yuqing.clock import FakeClock
 from yuqing.db.session import Database
 from yuqing.schemas import Incident, Location, Severity
@@ -163,6 +167,7 @@ def test_counts_rates_and_durations_per_department(client: TestClient, seeded: d
     response = client.get("/api/performance")
     assert response.status_code == 200, response.text
     report = response.json()
+    assert report["department_names_unavailable"] is None and NAMES_HEADER not in response.headers
     assert (report["date_from"], report["date_to"]) == ("2026-04-13", "2026-05-13")  # 30 days, to exclusive
     assert report["kinds"] == ["authoritative_info", "press_conference", "response"]
     # worst first; the department with nothing assessable yet comes last
@@ -230,6 +235,43 @@ def test_counts_rates_and_durations_per_department(client: TestClient, seeded: d
         3 * 3600,
         3 * 3600 + 3 * 3600 * 0.8,
     )
+
+
+def test_an_unreadable_directory_shows_stored_names_or_ids_and_says_why(
+    client: TestClient,
+    seeded: dict[str, int],
+    settings: Settings,
+    database: Database,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Like the users page: no 503 for want of names. Names stored on the alerts, else the ids."""
+    broken = Path(settings.departments_file)
+    broken.write_text("departments: [", encoding="utf-8")  # no longer YAML
+    with database.transaction() as session:
+        session.execute(update(Alert).where(Alert.id == seeded["wh"]).values(department_name=None))
+    login(client, "analyst")
+    with caplog.at_level(logging.WARNING, logger="alerting.directory"):
+        response = client.get("/api/performance")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert str(broken) in report["department_names_unavailable"]
+    assert response.headers[NAMES_HEADER] == "unavailable"
+    assert "department directory unavailable" in caplog.text and str(broken) in caplog.text
+    names = {d["department_id"]: d["department_name"] for d in report["departments"]}
+    assert names["wh-sthj"] is None and names["aq-sthj"] == "安庆市生态环境局"
+    assert len(report["departments"]) == 5 and report["overall"]["alerts"] == 5
+
+    exported = client.get("/api/performance.csv")
+    assert exported.status_code == 200 and exported.headers[NAMES_HEADER] == "unavailable"
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0]["部门"] == "wh-sthj" and rows[1]["部门"] == "安庆市生态环境局"
+
+    page = client.get("/performance")
+    assert page.status_code == 200
+    warning = page.text.split('id="names-unavailable">', 1)[1].split("</p>", 1)[0]
+    assert "部门目录暂不可用" in warning and str(broken) in warning
+    first_row = page.text.split('data-department="wh-sthj"', 1)[1].split("</tr>", 1)[0]
+    assert ">wh-sthj</" in first_row
 
 
 def test_the_date_filter_chooses_alerts_by_first_detection(
