@@ -25,11 +25,12 @@ it takes off.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import Any
 from nlp.dedup import NearDuplicateIndex, Signature, signature
 from nlp.heat import incident_heat
 from nlp.location import is_ancestor
-from nlp.tokenize import clean_text
+from nlp.tokenize import clean_text, segment
 from yuqing.schemas import Counts, EnrichedPost, Incident, Location, Severity, severity_rank
 
 WINDOW = timedelta(hours=72)
@@ -50,7 +51,9 @@ EVENT_GAP = timedelta(hours=24)
 # Kinds of emergency, by the words posts use for them. Posts about the same kind of emergency in related
 # places within EVENT_GAP are the same event to a duty officer, however differently they are worded
 # (an eyewitness's 巨响, the hospital's 伤员, the bulletin's 爆炸事故). ``accident`` words are generic:
-# they join an incident of any kind, but two specific kinds never join on them (a 车祸 is not the 爆炸).
+# they join an incident of any kind, but two specific kinds never join on them (a 车祸 is not the 爆炸);
+# the aftermath's words (evacuation, shelters, the downwind side) are generic ones too. A word that jieba
+# splits (下风口 → 下 风口) is matched as that run of tokens.
 _EVENT_WORDS = {
     "explosion": "爆炸 爆燃 巨响 炸响",
     "fire": "火灾 起火 失火 大火 着火 明火 浓烟",
@@ -62,7 +65,7 @@ _EVENT_WORDS = {
     "quake": "地震 余震",
     "landslide": "滑坡 泥石流",
     "traffic": "车祸 追尾 相撞 侧翻",
-    "accident": "事故 遇难 伤亡 伤员 死亡 受伤 失联 救援 搜救",
+    "accident": "事故 遇难 伤亡 伤员 死亡 受伤 失联 救援 搜救 疏散 撤离 安置点 下风口 下风向",
 }
 EVENT_TYPES: dict[str, str] = {w: kind for kind, words in _EVENT_WORDS.items() for w in words.split()}
 CENTROID_TERMS = 40
@@ -129,6 +132,29 @@ def event_kinds(terms: Iterable[str]) -> set[str]:
     return {EVENT_TYPES[t] for t in terms if t in EVENT_TYPES}
 
 
+@functools.cache
+def _split_event_words() -> dict[str, list[tuple[tuple[str, ...], str]]]:
+    """The event words that segmentation splits, as token runs keyed by their first token."""
+    runs: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+    for word, kind in EVENT_TYPES.items():
+        run = tuple(segment(word))
+        if len(run) > 1:
+            runs[run[0]].append((run, kind))
+    return dict(runs)
+
+
+def event_kinds_of_tokens(tokens: Sequence[str]) -> set[str]:
+    """The kinds of emergency a post's tokens name: event words that are tokens, and those that
+    segmentation split into a run of tokens."""
+    kinds = event_kinds(tokens)
+    split = _split_event_words()
+    for i, token in enumerate(tokens):
+        for run, kind in split.get(token, ()):
+            if tuple(tokens[i : i + len(run)]) == run:
+                kinds.add(kind)
+    return kinds
+
+
 def same_event_kind(a: set[str], b: set[str]) -> bool:
     """Both about an emergency, and not about two different specific kinds of it."""
     specific_a, specific_b = a - {"accident"}, b - {"accident"}
@@ -163,6 +189,7 @@ class Member:
     message: bool
     terms: dict[str, float]
     duplicate_of: str | None = None
+    events: list[str] = field(default_factory=list)  # kinds of emergency named (``EVENT_TYPES``)
 
     @classmethod
     def from_post(cls, post: EnrichedPost, duplicate_of: str | None = None) -> Member:
@@ -186,6 +213,7 @@ class Member:
             message=is_message(post),
             terms=terms(post.tokens),
             duplicate_of=duplicate_of,
+            events=sorted(event_kinds_of_tokens(post.tokens)),
         )
 
     @property
@@ -205,6 +233,8 @@ class Member:
         data["at"] = datetime.fromisoformat(data["at"])
         data["counts"] = Counts(**data["counts"])
         data["locations"] = [Location(**loc) for loc in data["locations"]]
+        if "events" not in data:  # kept before members stored their kinds
+            data["events"] = sorted(event_kinds(data["terms"]))
         return cls(**data)
 
 
@@ -228,7 +258,7 @@ class _Cluster:
         self.first_seen = min(self.first_seen or member.at, member.at)
         self.last_seen = max(self.last_seen or member.at, member.at)
         self.codes.update(member.codes)
-        self.events.update(event_kinds(member.terms))
+        self.events.update(member.events)
 
     def renote(self) -> None:
         self.first_seen = self.last_seen = None
@@ -389,7 +419,7 @@ class IncidentTracker:
         best: tuple[float, str] | None = None
         candidates = set().union(*(self._postings.get(t, ()) for t in post_vec))
         # the same emergency told in other words shares no term: its kind makes it a candidate too
-        candidates.update(*(self._by_event.get(kind, ()) for kind in event_kinds(member.terms)))
+        candidates.update(*(self._by_event.get(kind, ()) for kind in member.events))
         for cluster in (self.clusters[cid] for cid in sorted(candidates)):
             if not cluster.originals or not self._active(cluster, at):
                 continue
@@ -416,7 +446,7 @@ class IncidentTracker:
         if cluster.first_seen is None or cluster.last_seen is None:
             return False
         near = cluster.first_seen - EVENT_GAP <= at <= cluster.last_seen + EVENT_GAP
-        return near and same_event_kind(event_kinds(member.terms), cluster.events)
+        return near and same_event_kind(set(member.events), cluster.events)
 
     def _active(self, cluster: _Cluster, at: datetime) -> bool:
         first, last = cluster.first_seen, cluster.last_seen
