@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 users_app = typer.Typer(help="控制台用户与 API 令牌 (console users and API tokens).", no_args_is_help=True)
 
@@ -24,8 +21,10 @@ def create(
     password: Annotated[str | None, typer.Option("--password", help="omit to be prompted")] = None,
     display_name: Annotated[str, typer.Option("--display-name")] = "",
 ) -> None:
-    """Create a user. The password is prompted for (twice) unless given."""
-    from api.auth.users import UserError, create_user
+    """Create a user. The password is prompted for (twice) unless given. ``--department`` must be in the
+    department directory: the one imported into the database, else the YAML file (as in the console)."""
+    from alerting.directory import department_names
+    from api.auth.users import UserError, check_department, create_user
     from yuqing.clock import SystemClock
     from yuqing.db.session import open_database
     from yuqing.settings import get_settings
@@ -37,8 +36,9 @@ def create(
     db = open_database(settings.db_url)
     try:
         with db.transaction() as session:
-            if department and not _department_exists(session, department):
-                raise UserError(f"没有编号为 {department} 的部门（先运行 yuqing departments import）")
+            if department:
+                directory = department_names(session, settings)
+                check_department(department, directory.names, unavailable=directory.unavailable)
             user = create_user(
                 session,
                 name,
@@ -54,12 +54,6 @@ def create(
         raise typer.Exit(2) from None
     finally:
         db.close()
-
-
-def _department_exists(session: Session, department_id: str) -> bool:
-    from alerting.directory_models import DepartmentRow
-
-    return session.get(DepartmentRow, department_id) is not None
 
 
 @users_app.command("token")

@@ -17,6 +17,7 @@ from yuqing import audit
 from yuqing.audit import Channel
 from yuqing.clock import Clock, SystemClock
 from yuqing.db.session import Database
+from yuqing.settings import Settings
 
 
 class UserError(ValueError):
@@ -155,10 +156,25 @@ class UserNotFound(UserError):
     """No user with that id."""
 
 
-def check_department(department_id: str | None, departments: Mapping[str, str]) -> None:
-    """The same rule as ``yuqing users create``: a given department must be in the directory."""
-    if department_id and department_id not in departments:
-        raise UserError(f"没有编号为 {department_id} 的部门（先运行 yuqing departments import）")
+def department_names(session: Session, settings: Settings) -> dict[str, str]:
+    """Department id → name from the directory the alerting uses (stored, else the YAML file); empty when
+    the directory cannot be read (lists then show ids, and no department can be given)."""
+    from alerting.directory import department_names as directory_names
+
+    return directory_names(session, settings).names
+
+
+def check_department(
+    department_id: str | None, departments: Mapping[str, str], *, unavailable: str | None = None
+) -> None:
+    """A given department must be in the directory (``department_names``): the one rule for the console,
+    /api/users and ``yuqing users create``. ``unavailable``: why the directory could not be read, if known,
+    for the message."""
+    if not department_id or department_id in departments:
+        return
+    if unavailable:
+        raise UserError(f"部门目录无法读取，不能核对部门 {department_id}：{unavailable}")
+    raise UserError(f"没有编号为 {department_id} 的部门：部门目录（已导入数据库的，否则 YAML 文件）中没有它")
 
 
 def get_user(session: Session, user_id: int) -> UserRow:

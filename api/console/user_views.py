@@ -18,6 +18,7 @@ from api.auth.users import (
     admin_create_user,
     admin_reset_password,
     admin_update_user,
+    department_names,
     get_user,
 )
 from api.console.render import render
@@ -25,7 +26,7 @@ from api.console.views import see_other
 from api.deps import DB, Now, Principal, State, console_user
 from api.models import UserRow
 from api.problems import ProblemError
-from api.routes.users import all_users, department_names
+from api.routes.users import all_users
 from yuqing.settings import Settings
 
 router = APIRouter(include_in_schema=False)

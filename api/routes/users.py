@@ -18,25 +18,17 @@ from api.auth.users import (
     admin_create_user,
     admin_reset_password,
     admin_update_user,
+    department_names,
     get_user,
 )
 from api.deps import DB, Now, Principal, State, api_user
 from api.models import UserRow
 from api.problems import ProblemError
 from api.schemas import PasswordResetIn, UserAdminOut, UserCreateIn, UserUpdateIn
-from yuqing.settings import Settings
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 ADMIN = api_user("users.manage")
-
-
-def department_names(session: Session, settings: Settings) -> dict[str, str]:
-    """Department id → name from the directory the alerting uses (stored, else the YAML file); empty when
-    the directory cannot be read (the list then shows ids)."""
-    from alerting.directory import department_names as directory_names
-
-    return directory_names(session, settings).names
 
 
 def role_label(role: str) -> str:

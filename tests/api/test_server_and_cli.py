@@ -9,14 +9,16 @@ from pathlib import Path
 import httpx
 import pytest
 from factories import DIRECTORY
-from typer.testing import CliRunner
+from sqlalchemy import select
+from typer.testing import CliRunner, Result
 
 from alerting.directory import Directory
 from api.auth.roles import Role
 from api.auth.users import check_password, ensure_demo_users
+from api.models import UserRow
 from api.server import listen_address, run
 from yuqing.cli.main import app as cli
-from yuqing.clock import FakeClock
+from yuqing.clock import FakeClock, utcnow
 from yuqing.db.migrate import create_schema
 from yuqing.db.registry import load_all_models
 from yuqing.db.session import Database, make_engine
@@ -39,7 +41,8 @@ def test_listen_address_follows_the_console_url(monkeypatch: pytest.MonkeyPatch,
     assert listen_address(settings) == ("0.0.0.0", 8123)
     monkeypatch.setenv("YUQING_API_PORT", "9001")
     assert listen_address(load_settings(data_dir=tmp_path, console_url="http://0.0.0.0:8123")) == (
-        "0.0.0.0", 9001,
+        "0.0.0.0",
+        9001,
     ), "the environment's port wins over the console URL's"
 
 
@@ -93,6 +96,50 @@ def test_users_create_and_token_commands(tmp_path: Path, monkeypatch: pytest.Mon
         token = runner.invoke(cli, ["users", "token", "zhang"])
         assert token.exit_code == 0 and token.output.strip().startswith("yq_")
         assert runner.invoke(cli, ["users", "token", "nobody"]).exit_code == 2
+    finally:
+        get_settings.cache_clear()
+
+
+def test_users_create_checks_the_department_as_the_console_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory imported into the database, else the YAML file: the rule of the console and
+    /api/users (api.auth.users.check_department), not only imported departments."""
+    settings = _prepared_settings(tmp_path)
+    monkeypatch.setenv("YUQING_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("YUQING_DEPARTMENTS_FILE", str(DIRECTORY))  # nothing imported into the database
+    from yuqing.settings import get_settings
+
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def create(name: str, department: str) -> Result:
+        args = ["users", "create", name, "--role", "department", "--department", department]
+        return runner.invoke(cli, [*args, "--password", "s3cret-pass"])
+
+    try:
+        from_yaml = create("li", "aq-sthj")
+        assert from_yaml.exit_code == 0, from_yaml.output
+        unknown = create("wang", "no-such-dept")
+        assert unknown.exit_code == 2
+        assert "yuqing users create: 没有编号为 no-such-dept 的部门" in unknown.output
+
+        missing = tmp_path / "gone.yaml"
+        monkeypatch.setenv("YUQING_DEPARTMENTS_FILE", str(missing))
+        get_settings.cache_clear()
+        unreadable = create("zhao", "aq-sthj")
+        assert unreadable.exit_code == 2
+        assert "部门目录无法读取" in unreadable.output and str(missing) in unreadable.output
+
+        db = Database(make_engine(settings.db_url))
+        with db.transaction() as session:  # once imported, the stored directory is the one that counts
+            Directory.load_yaml(DIRECTORY).save(session, now=utcnow())
+        imported = create("zhao", "hf-sthj")
+        assert imported.exit_code == 0, imported.output
+        with db.session() as session:
+            made = {u.name: u.department_id for u in session.scalars(select(UserRow))}
+        db.close()
+        assert made == {"li": "aq-sthj", "zhao": "hf-sthj"}
     finally:
         get_settings.cache_clear()
 
