@@ -153,6 +153,26 @@ def seed_incident(
     return worker.ingest(incident).alert_id
 
 
+NOTICE_LINK = "https://gov.example.cn/notice/1.html"
+
+
+def act(db: Database, what: str, alert_id: int, now: datetime, **kw: object) -> None:
+    """A department officer's step on an alert through the service: ``ack`` (签收), ``info`` (authoritative
+    information published), ``press`` (press conference held, both with a link and evidence) or
+    ``reassign`` (``kw`` give the new department)."""
+    from alerting import service
+
+    calls = {
+        "ack": service.acknowledge,
+        "info": service.record_info_published,
+        "press": service.record_press_conference,
+        "reassign": service.reassign,
+    }
+    extra = {"link": NOTICE_LINK, "evidence": "官网发布通报"} if what in ("info", "press") else {}
+    with db.transaction() as session:
+        calls[what](session, alert_id=alert_id, actor="officer", channel="console", now=now, **extra, **kw)
+
+
 def seed_sources(db: Database, now: datetime) -> None:
     """Two crawled sources as the crawler records them: one healthy, one failing with a recent problem."""
     from crawlers.models import CrawlProblem, CrawlRun, CrawlSourceState

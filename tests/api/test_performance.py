@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import alerting_worker, login, seed_incident
+from factories import act, alerting_worker, login, seed_incident
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -27,7 +27,6 @@ from yuqing.settings import Settings, load_settings
 
 F = datetime(2026, 5, 11, 2, 0, tzinfo=UTC)  # the API tests' T0: 10:00 Beijing time
 HOUR = timedelta(hours=1)
-LINK = "https://gov.example.cn/notice/1.html"
 
 # the tests' directory plus three more cities' environment bureaus, one per case
 DIRECTORY_YAML = """
@@ -54,17 +53,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def _act(db: Database, clock: FakeClock, what: str, alert_id: int, **kw: Any) -> None:
-    calls = {
-        "ack": service.acknowledge,
-        "info": service.record_info_published,
-        "press": service.record_press_conference,
-        "reassign": service.reassign,
-    }
-    extra = {"link": LINK, "evidence": "官网发布通报"} if what in ("info", "press") else {}
-    with db.transaction() as session:
-        calls[what](
-            session, alert_id=alert_id, actor="officer", channel="console", now=clock.now(), **extra, **kw
-        )
+    act(db, what, alert_id, clock.now(), **kw)
 
 
 def _at(clock: FakeClock, worker: Any, when: timedelta) -> None:

@@ -12,32 +12,17 @@ from typing import Any
 
 import pytest
 from console_harness import Console, screenshot
-from factories import PASSWORD, seed_incident
+from factories import PASSWORD, act, seed_incident
 
-from alerting import service
 from yuqing.clock import SystemClock
 
 pytestmark = pytest.mark.browser
 
 HOUR = timedelta(hours=1)
-LINK = "https://gov.example.cn/notice/1.html"
 
 
 def _act(console: Console, what: str, alert_id: int, at: datetime) -> None:
-    with console.db.transaction() as session:
-        if what == "ack":
-            service.acknowledge(session, alert_id=alert_id, actor="officer", channel="console", now=at)
-        else:
-            record = service.record_info_published if what == "info" else service.record_press_conference
-            record(
-                session,
-                alert_id=alert_id,
-                link=LINK,
-                evidence="官网通报",
-                actor="officer",
-                channel="console",
-                now=at,
-            )
+    act(console.db, what, alert_id, at)
 
 
 def _seed(console: Console) -> None:
