@@ -25,7 +25,6 @@ it takes off.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import re
@@ -39,7 +38,7 @@ from typing import Any
 from nlp.dedup import NearDuplicateIndex, Signature, signature
 from nlp.heat import incident_heat
 from nlp.location import is_ancestor
-from nlp.tokenize import clean_text, segment
+from nlp.tokenize import clean_text
 from yuqing.schemas import Counts, EnrichedPost, Incident, Location, Severity, severity_rank
 
 WINDOW = timedelta(hours=72)
@@ -53,7 +52,7 @@ EVENT_GAP = timedelta(hours=24)
 # (an eyewitness's 巨响, the hospital's 伤员, the bulletin's 爆炸事故). ``accident`` words are generic:
 # they join an incident of any kind, but two specific kinds never join on them (a 车祸 is not the 爆炸);
 # the aftermath's words (evacuation, shelters, the downwind side) are generic ones too. A word that jieba
-# splits (下风口 → 下 风口) is matched as that run of tokens.
+# splits (下风口 → 下 风口) is matched as that run of tokens, without segmenting anything here.
 _EVENT_WORDS = {
     "explosion": "爆炸 爆燃 巨响 炸响",
     "fire": "火灾 起火 失火 大火 着火 明火 浓烟",
@@ -132,26 +131,23 @@ def event_kinds(terms: Iterable[str]) -> set[str]:
     return {EVENT_TYPES[t] for t in terms if t in EVENT_TYPES}
 
 
-@functools.cache
-def _split_event_words() -> dict[str, list[tuple[tuple[str, ...], str]]]:
-    """The event words that segmentation splits, as token runs keyed by their first token."""
-    runs: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
-    for word, kind in EVENT_TYPES.items():
-        run = tuple(segment(word))
-        if len(run) > 1:
-            runs[run[0]].append((run, kind))
-    return dict(runs)
+_EVENT_PREFIXES = frozenset(w[:k] for w in EVENT_TYPES for k in range(1, len(w) + 1))
 
 
 def event_kinds_of_tokens(tokens: Sequence[str]) -> set[str]:
-    """The kinds of emergency a post's tokens name: event words that are tokens, and those that
-    segmentation split into a run of tokens."""
-    kinds = event_kinds(tokens)
-    split = _split_event_words()
+    """The kinds of emergency a post's tokens name: an event word is a token or a run of tokens that
+    segmentation split it into (下风口 → 下 风口)."""
+    kinds: set[str] = set()
     for i, token in enumerate(tokens):
-        for run, kind in split.get(token, ()):
-            if tuple(tokens[i : i + len(run)]) == run:
-                kinds.add(kind)
+        run = token
+        j = i + 1
+        while run in _EVENT_PREFIXES:
+            if run in EVENT_TYPES:
+                kinds.add(EVENT_TYPES[run])
+            if j == len(tokens):
+                break
+            run += tokens[j]
+            j += 1
     return kinds
 
 
