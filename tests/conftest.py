@@ -17,7 +17,10 @@ from yuqing.settings import Settings, load_settings
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = SHARED / "data"
-PG_ADMIN_URL = os.environ.get("YUQING_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# .ci/start-postgres installs and starts PostgreSQL and sets this password for TCP logins.
+PG_ADMIN_URL = os.environ.get(
+    "YUQING_TEST_PG_URL", "postgresql+psycopg://postgres:yuqing-ci@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka_broker import kafka_broker_url  # noqa: F401 - the session fixture, used via getfixturevalue
+from tests.kafka_broker import BUS_KINDS, broker_url
 from yuqing.bus import Message, open_bus
 from yuqing.sqlite_wal import enable_wal
 from yuqing.worker import Worker
@@ -80,12 +80,12 @@ def wait_until(condition_sql: str, db_path: Path, proc: subprocess.Popen[bytes])
         time.sleep(0.05)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("kafka", marks=pytest.mark.kafka)])
+@pytest.fixture(params=BUS_KINDS)
 def bus_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'bus.sqlite3'}?session_timeout_ms=1500"
     else:
-        yield request.getfixturevalue("kafka_broker_url")
+        yield broker_url(request.param)
 
 
 def start_worker(

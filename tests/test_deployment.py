@@ -52,3 +52,29 @@ def test_the_image_copies_every_installed_package() -> None:
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
     copied = set(re.findall(r"^COPY (\w+) \./", (ROOT / "Dockerfile").read_text(), flags=re.M))
     assert packages <= copied, f"Dockerfile misses {packages - copied}"
+
+
+def _pom_version(engine: str, artifact: str) -> str:
+    pom = (ROOT / "tests" / "engines" / engine / "pom.xml").read_text(encoding="utf-8")
+    found = re.search(rf"<artifactId>{re.escape(artifact)}</artifactId>\s*<version>([^<]+)</version>", pom)
+    assert found, f"{artifact} has no version in tests/engines/{engine}/pom.xml"
+    return found.group(1)
+
+
+def _image_tag(service: str) -> str:
+    return _compose()["services"][service]["image"].rsplit(":", 1)[1]
+
+
+def test_compose_runs_the_kafka_and_elasticsearch_versions_the_live_tests_run() -> None:
+    assert _image_tag("kafka") == _pom_version("kafka", "kafka_2.13")
+    assert _image_tag("elasticsearch") == _pom_version("elasticsearch", "framework")
+
+
+def test_compose_runs_the_postgresql_major_version_the_tests_run(pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(pg_url)
+    with engine.connect() as conn:
+        major = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
+    engine.dispose()
+    assert _image_tag("postgres") == str(major)

