@@ -30,11 +30,11 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import chinese_calendar
-import yaml
 from lunardate import LunarDate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from yuqing.clock import CN_TZ, aware
+from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml_file
 
 DEFAULT_OVERRIDES_DIR = Path(__file__).resolve().parent / "config" / "holidays"
 END_OF_DAY = time(23, 59, 59)
@@ -101,28 +101,19 @@ class YearSchedule:
         return self.source == "computed"
 
 
-def _format_errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
-        for err in exc.errors()
-    )
-
-
 def read_overrides(path: Path) -> dict[int, YearSchedule]:
     """Official schedules from one YAML file or every ``*.yaml`` in a folder (later files win)."""
     files = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml")) if path.is_dir() else [path]
     schedules: dict[int, YearSchedule] = {}
     for file in files:
         try:
-            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise CalendarError(f"{file}: no such holiday override file") from None
-        except yaml.YAMLError as exc:
-            raise CalendarError(f"{file}: not valid YAML ({exc})") from None
+            raw = load_yaml_file(file, what="holiday override")
+        except ConfigFileError as exc:
+            raise CalendarError(str(exc)) from None
         try:
             parsed = _OverrideFile.model_validate(raw)
         except ValidationError as exc:
-            raise CalendarError(f"{file}: {_format_errors(exc)}") from None
+            raise CalendarError(f"{file}: {describe_validation_error(exc)}") from None
         for year, spec in parsed.years.items():
             schedules[year] = YearSchedule(
                 holidays=frozenset(spec.holiday_dates()),

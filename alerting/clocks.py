@@ -25,11 +25,11 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Generic, Literal, Protocol, TypeVar, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alerting.calendar import END_OF_DAY, WorkCalendar
 from yuqing.clock import CN_TZ
+from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml_file
 from yuqing.schemas import SeverityLevel
 
 DeadlineKind = Literal[
@@ -122,18 +122,13 @@ class Policies(BaseModel):
 
             path = get_settings().policies_file
         try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise PolicyError(f"{path}: no such policies file") from None
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"{path}: not valid YAML ({exc})") from None
+            raw = load_yaml_file(path, what="policies")
+        except ConfigFileError as exc:
+            raise PolicyError(str(exc)) from None
         try:
             return cls.model_validate(raw or {})
         except ValidationError as exc:
-            fields = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors()
-            )
-            raise PolicyError(f"{path}: {fields}") from None
+            raise PolicyError(f"{path}: {describe_validation_error(exc)}") from None
 
     def rule(self, kind: str) -> DeadlineRule:
         try:

@@ -27,7 +27,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 from alerting.directory_models import DepartmentRow, DirectorySettingRow, DutyRosterRow, DutyShiftRow
 from nlp.training.taxonomy import load_taxonomy
 from yuqing.clock import CN_TZ
+from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml_file
 from yuqing.schemas import Location
 from yuqing.settings import Settings
 
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 AdminLevel = Literal["province", "city", "county"]
 _LEVEL_BY_LENGTH: dict[int, AdminLevel] = {2: "province", 4: "city", 6: "county"}
 _CODE = re.compile(r"^\d{2}(?:\d{2}){0,2}$")
+_DEPARTMENT_ID = re.compile(r"^\w[\w.-]*$")
 
 
 class DirectoryError(ValueError):
@@ -122,6 +123,16 @@ class Department(_Strict):
     leader_in_charge: Contact | None = Field(default=None, description="分管领导")
 
     _region = field_validator("region", mode="before")(_region_field)
+
+    @field_validator("id")
+    @classmethod
+    def _plain_id(cls, v: str) -> str:
+        if not _DEPARTMENT_ID.match(v):
+            raise ValueError(
+                f"id {v!r} may only hold letters, digits, '-', '_' and '.', no spaces or '/' "
+                "(fix: e.g. ha-wxb)"
+            )
+        return v
 
     @model_validator(mode="after")
     def _level_matches_code(self) -> Department:
@@ -220,17 +231,12 @@ def _dump(contact: Contact | None) -> dict[str, Any] | None:
     return contact.model_dump(exclude_none=True) if contact else None
 
 
-def _loc(err: Any) -> str:
-    return ".".join(str(p) for p in err["loc"]) or "file"
-
-
 def parse_config(raw: Any, *, origin: str) -> DirectoryConfig:
     """Validate a directory; errors name ``origin`` and each wrong field (e.g. departments.3.region)."""
     try:
         return DirectoryConfig.model_validate(raw)
     except ValidationError as exc:
-        detail = "; ".join(f"{_loc(err)}: {err['msg']}" for err in exc.errors())
-        raise DirectoryError(f"{origin}: {detail}") from None
+        raise DirectoryError(f"{origin}: {describe_validation_error(exc)}") from None
 
 
 @dataclass(frozen=True)
@@ -256,11 +262,9 @@ class Directory:
     @classmethod
     def load_yaml(cls, path: Path) -> Directory:
         try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DirectoryError(f"{path}: no such directory file") from None
-        except yaml.YAMLError as exc:
-            raise DirectoryError(f"{path}: not valid YAML ({exc})") from None
+            raw = load_yaml_file(path, what="directory")
+        except ConfigFileError as exc:
+            raise DirectoryError(str(exc)) from None
         return cls(parse_config(raw, origin=str(path)))
 
     @classmethod

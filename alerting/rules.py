@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml, read_config_text
 from yuqing.schemas import Incident, SeverityLevel, severity_rank
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,13 @@ ROLE_NAMES: dict[str, str] = {
 
 class RulesError(ValueError):
     """The rules file is wrong; the message names the file and the field."""
+
+
+def _is_http_url(value: Any) -> bool:
+    if not isinstance(value, str) or any(c.isspace() or ord(c) < 32 for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 class _Strict(BaseModel):
@@ -150,6 +158,19 @@ class Channel(_Strict):
     per_minute: int | None = Field(default=None, gt=0, description="rate limit; robots default to 20")
     options: dict[str, Any] = Field(default_factory=dict, description="url, host, …; *_env read from env")
 
+    @field_validator("options")
+    @classmethod
+    def _http_urls(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key, value in v.items():
+            if (key == "url" or key.endswith("_url")) and not _is_http_url(value):
+                raise ValueError(
+                    f"{key} {str(value)[:80]!r} is not an http(s) URL "
+                    f"(fix: give https://… or put the URL in an environment variable named by {key}_env)"
+                )
+            if key.endswith("_env") and not (isinstance(value, str) and value.strip()):
+                raise ValueError(f"{key} must name an environment variable (fix: e.g. YUQING_WEBHOOK_URL)")
+        return v
+
     def resolved_options(self) -> dict[str, Any]:
         """Options with each ``x_env: NAME`` read as ``x: os.environ[NAME]`` (secrets stay out of YAML)."""
         out: dict[str, Any] = {}
@@ -157,7 +178,12 @@ class Channel(_Strict):
             if key.endswith("_env"):
                 if value not in os.environ:
                     raise RulesError(f"channel {self.name}: environment variable {value} is not set")
-                out[key.removesuffix("_env")] = os.environ[value]
+                name = key.removesuffix("_env")
+                if (name == "url" or name.endswith("_url")) and not _is_http_url(os.environ[value]):
+                    raise RulesError(
+                        f"channel {self.name}: environment variable {value} is not an http(s) URL"
+                    )
+                out[name] = os.environ[value]
             else:
                 out[key] = value
         return out
@@ -206,25 +232,35 @@ def evaluate(config: AlertingConfig, incident: Incident, now: datetime) -> Decis
 
 
 def parse_config(text: str, *, source: str = "rules") -> AlertingConfig:
+    """Validate rules YAML; RulesError with one line naming ``source``, the field and the fix."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{source}: not valid YAML: {exc}") from None
+        data = load_yaml(text, source)
+    except ConfigFileError as exc:
+        raise RulesError(str(exc)) from None
     try:
         return AlertingConfig.model_validate(data)
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise RulesError(f"{source}: {details}") from None
+        raise RulesError(f"{source}: {describe_validation_error(exc)}") from None
 
 
 def load_config(path: Path) -> AlertingConfig:
+    """Read and validate the rules file (UTF-8, size-capped, aliases bounded, no duplicate keys)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot read: {exc.strerror}") from None
+        text = read_config_text(path)
+    except ConfigFileError as exc:
+        raise RulesError(str(exc)) from None
     return parse_config(text, source=str(path))
+
+
+def unset_environment(config: AlertingConfig) -> list[str]:
+    """One line per channel option ``x_env`` naming a variable that is not set in this environment."""
+    return [
+        f"notifications.channels.{i}.options.{key}: environment variable {value} is not set "
+        f"(fix: export {value}=… where the alerting stage runs, or remove the option)"
+        for i, channel in enumerate(config.notifications.channels)
+        for key, value in channel.options.items()
+        if key.endswith("_env") and value not in os.environ
+    ]
 
 
 class RulesFile:
@@ -255,4 +291,7 @@ class RulesFile:
                 except RulesError as exc:
                     self.last_error = str(exc)
                     log.error("alert rules not reloaded, keeping the last good ones: %s", exc)
+                except Exception as exc:  # noqa: BLE001 - an edit must never stop the stage
+                    self.last_error = f"{self.path}: file: cannot load: {type(exc).__name__}: {exc}"
+                    log.error("alert rules not reloaded, keeping the last good ones: %s", self.last_error)
             return self._config

@@ -8,7 +8,6 @@ commands show the problem (or the effect) first: ``check`` validates the file an
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -38,7 +37,7 @@ def _path(file: Path | None) -> Path:
 def check(file: FileArg = None) -> None:
     """Validate FILE; print the rules by level and the channels. Exit 2 naming the field on an error."""
     from alerting.notify.registry import channel_type
-    from alerting.rules import RulesError, load_config
+    from alerting.rules import RulesError, load_config, unset_environment
 
     path = _path(file)
     try:
@@ -46,6 +45,8 @@ def check(file: FileArg = None) -> None:
         kinds = {c.name: channel_type(c.type) for c in config.notifications.channels}
     except RulesError as exc:
         raise _fail("check", str(exc)) from None
+    if unset := unset_environment(config):
+        raise _fail("check", "; ".join(f"{path}: {line}" for line in unset))
     typer.echo(f"{path}: {len(config.rules)} rules")
     for rule in config.rules:
         conditions = ", ".join(f"{k}={v}" for k, v in rule.when.model_dump(exclude_none=True).items())
@@ -57,10 +58,8 @@ def check(file: FileArg = None) -> None:
                f"min × {breach.repeat_max}), unacknowledged {'/'.join(unacked.levels)} "
                f"after {unacked.after_minutes} min")
     for channel in config.notifications.channels:
-        missing = [v for k, v in channel.options.items() if k.endswith("_env") and v not in os.environ]
-        note = f" (environment not set here: {', '.join(missing)})" if missing else ""
         rate = channel.per_minute or kinds[channel.name].per_minute or "-"
-        typer.echo(f"channel {channel.name}: {channel.type}, {rate}/min{note}")
+        typer.echo(f"channel {channel.name}: {channel.type}, {rate}/min")
 
 
 @rules_app.command("explain")

@@ -93,10 +93,11 @@ class AlertingWorker(Worker):
             try:
                 self._channels = build_channels(config.notifications.channels, self._overrides)
                 self._config = config
-            except RulesError:
+            except RulesError as exc:
                 if force:
                     raise
-                log.exception("notification channels not rebuilt; keeping the previous rules and channels")
+                log.error("notification channels not rebuilt; keeping the previous rules and channels: %s",
+                          exc)
         if not (force or self._refreshed is None or now - self._refreshed >= REFRESH_EVERY):
             return
         self._refreshed = now
@@ -104,10 +105,10 @@ class AlertingWorker(Worker):
             with self.db.session() as session:
                 self.directory = load_directory(session, self.settings)
             self.calendar = WorkCalendar.load(self.settings.calendar_overrides_file)
-        except (DirectoryError, CalendarError):
+        except (DirectoryError, CalendarError) as exc:
             if force:
                 raise
-            log.exception("directory or calendar not reloaded; keeping the previous ones")
+            log.error("directory or calendar not reloaded; keeping the previous ones: %s", exc)
 
     @property
     def config(self) -> AlertingConfig:
