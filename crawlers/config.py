@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
+from lxml import etree
+from parsel.csstranslator import css2xpath
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -23,12 +24,14 @@ from pydantic import (
     model_validator,
 )
 
+from yuqing.safe_input import ConfigFileError, load_yaml_file
 from yuqing.schemas import SourceKind
 
 DEFAULT_SAMPLE_SITE_URL = "http://127.0.0.1:8765"
 _INTERVAL = re.compile(r"(\d+)\s*([smhd])")
 _FIELD_PROBLEM = re.compile(r"^Value error, ([a-z_][\w.]*): (.*)$", re.S)
 _INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_SOURCE_FILE_BYTES = 256 * 1024
 
 
 def sample_site_url() -> str:
@@ -57,14 +60,45 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CountSelectors(_Strict):
+def is_xpath(selector: str) -> bool:
+    return selector.startswith(("/", "./", "(", "xpath:"))
+
+
+def compile_selector(selector: str) -> str:
+    """The selector if it compiles (CSS with parsel's ``::text``/``::attr()``, or XPath); ValueError else."""
+    if is_xpath(selector):
+        try:
+            etree.XPath(selector.removeprefix("xpath:"))
+        except etree.XPathError as exc:
+            raise ValueError(
+                f"invalid XPath {selector!r} ({exc}); fix: check brackets, quotes and @ (e.g. //a/@href)"
+            ) from None
+        return selector
+    try:
+        etree.XPath(css2xpath(selector.removeprefix("css:")))
+    except (SyntaxError, etree.XPathError, ValueError) as exc:
+        raise ValueError(
+            f"invalid CSS selector {selector!r} ({exc}); fix: check the syntax "
+            "(e.g. a.title::attr(href), span.time::text)"
+        ) from None
+    return selector
+
+
+class _Selectors(_Strict):
+    @field_validator("*", mode="after")
+    @classmethod
+    def _compiles(cls, v: Any) -> Any:
+        return compile_selector(v) if isinstance(v, str) else v
+
+
+class CountSelectors(_Selectors):
     reply: str | None = None
     repost: str | None = None
     comment: str | None = None
     like: str | None = None
 
 
-class DetailSelectors(_Strict):
+class DetailSelectors(_Selectors):
     """Selectors on a detail page (CSS, or XPath when starting with ``/``, ``./``, ``(`` or ``xpath:``)."""
 
     title: str | None = None
@@ -258,13 +292,10 @@ def load_source_file(path: Path, placeholders: dict[str, str] | None = None) -> 
 def _load(path: Path, placeholders: dict[str, str] | None) -> tuple[Source | None, list[SourceFileError]]:
     placeholders = {"sample_site": sample_site_url()} if placeholders is None else placeholders
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "yaml"
-        return None, [SourceFileError(path, where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [SourceFileError(path, "file", f"cannot read: {exc}")]
+        raw = load_yaml_file(path, max_bytes=MAX_SOURCE_FILE_BYTES)
+    except ConfigFileError as exc:
+        problem = f"{exc.problem} (fix: {exc.fix})" if exc.fix else exc.problem
+        return None, [SourceFileError(path, exc.field, problem)]
     if not isinstance(raw, dict):
         return None, [SourceFileError(path, "file", "expected a mapping of fields (id, name, type, …)")]
     data = _substitute(raw, placeholders)
@@ -283,6 +314,11 @@ def _load(path: Path, placeholders: dict[str, str] | None) -> tuple[Source | Non
                 field = "type"
             elif not field and (m := _FIELD_PROBLEM.match(message)):
                 field, message = m.group(1), m.group(2)  # a model-level check naming its field
+            elif err["type"] == "extra_forbidden":
+                message = "Extra inputs are not permitted: unknown key (fix: remove it or correct its spelling)"
+            elif err["type"] == "missing":
+                message = "Field required (fix: add it)"
+            message = " ".join(message.removeprefix("Value error, ").split())
             problems.append(SourceFileError(path, field or "source", message))
         return None, problems
 
@@ -311,21 +347,32 @@ def check_sources(path: Path, placeholders: dict[str, str] | None = None) -> lis
     return problems
 
 
+def load_source_files(
+    path: Path, placeholders: dict[str, str] | None = None
+) -> list[tuple[Path, Source | None, list[SourceFileError]]]:
+    """Every source file of a folder: (file, the valid source or None, its problems), ids checked across."""
+    out: list[tuple[Path, Source | None, list[SourceFileError]]] = []
+    ids: set[str] = set()
+    for file in source_files(path) if path.exists() else []:
+        source, errors = _load(file, placeholders)
+        if source is not None:
+            if source.id in ids:
+                errors = [SourceFileError(file, "id", f"{source.id!r} is used by another file; skipped")]
+                source = None
+            elif source.enabled:
+                ids.add(source.id)
+        out.append((file, source, errors))
+    return out
+
+
 def load_sources(
     path: Path, placeholders: dict[str, str] | None = None
 ) -> tuple[list[Source], list[SourceFileError]]:
     """The valid, enabled sources of a folder, and the problems of the files that were left out."""
     sources: list[Source] = []
     problems: list[SourceFileError] = []
-    ids: set[str] = set()
-    for file in source_files(path) if path.exists() else []:
-        source, errors = _load(file, placeholders)
+    for _, source, errors in load_source_files(path, placeholders):
         problems.extend(errors)
-        if source is None:
-            continue
-        if source.id in ids:
-            problems.append(SourceFileError(file, "id", f"{source.id!r} is used by another file; skipped"))
-        elif source.enabled:
-            ids.add(source.id)
+        if source is not None and source.enabled:
             sources.append(source)
     return sources, problems

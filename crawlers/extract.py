@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from parsel import Selector, SelectorList
 from w3lib.url import canonicalize_url
 
-from crawlers.config import CountSelectors, DetailSelectors, FieldMap, Source
+from crawlers.config import CountSelectors, DetailSelectors, FieldMap, Source, is_xpath
 from crawlers.items import CrawledItem, Problem
 from crawlers.text import clean_lines, html_to_text
 from crawlers.timeparse import parse_cn_datetime
@@ -48,12 +48,8 @@ def parse_count(text: str | int | float | None) -> int | None:
     return int(number * _MULTIPLIER.get(m.group(2) or "", 1))
 
 
-def _is_xpath(selector: str) -> bool:
-    return selector.startswith(("/", "./", "(", "xpath:"))
-
-
 def select(node: Selector, selector: str) -> SelectorList[Selector]:
-    if _is_xpath(selector):
+    if is_xpath(selector):
         return node.xpath(selector.removeprefix("xpath:"))
     return node.css(selector.removeprefix("css:"))
 
