@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from yuqing.bus.base import Bus, BusError, CommitFailedError, Consumer, Message, Producer, encode_value
+from yuqing.bus.base import (
+    Backlog,
+    Bus,
+    BusError,
+    CommitFailedError,
+    Consumer,
+    Message,
+    Producer,
+    encode_value,
+)
 
 __all__ = [
-    "Bus", "BusError", "CommitFailedError", "Consumer", "Message", "Producer", "encode_value", "open_bus",
+    "Backlog", "Bus", "BusError", "CommitFailedError", "Consumer", "Message", "Producer", "encode_value",
+    "open_bus",
 ]
 
 

@@ -93,6 +93,18 @@ class Consumer(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """How far a consumer group is through a topic, summed over the topic's partitions."""
+
+    committed: int  # messages the group has committed past
+    end: int  # messages written to the topic
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.end - self.committed)
+
+
 class Bus(Protocol):
     def producer(self) -> Producer: ...
 
@@ -101,6 +113,10 @@ class Bus(Protocol):
     def ensure_topics(self, topics: Sequence[str]) -> None:
         """Create missing topics with the bus's partition count; existing topics keep theirs.
         (Producers and consumers also create the topics they use.)"""
+        ...
+
+    def backlog(self, group: str, topic: str) -> Backlog:
+        """The group's committed position against the topic's end (a group that never committed is at 0)."""
         ...
 
     def close(self) -> None: ...

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.structs import OffsetAndMetadata
 
-from yuqing.bus.base import BusError, CommitFailedError, Message, encode_value
+from yuqing.bus.base import Backlog, BusError, CommitFailedError, Message, encode_value
 
 # errors that mean "this member is no longer in the generation that owned these partitions"
 _REBALANCE_ERRORS = (
@@ -85,6 +86,7 @@ class KafkaBus:
         self.partitions = partitions
         self._known_topics: set[str] = set()
         self._lock = threading.Lock()
+        self._probe: KafkaConsumer | None = None  # a group-less consumer that reads end offsets
         try:
             self._admin = KafkaAdminClient(**self._common_config())
         except kafka_errors.KafkaError as exc:
@@ -129,7 +131,29 @@ class KafkaBus:
                 raise BusError(f"Kafka: cannot create topics {', '.join(wanted)}: {exc}") from exc
             self._known_topics.update(wanted)
 
+    def backlog(self, group: str, topic: str) -> Backlog:
+        deadline = time.monotonic() + self.options.timeout_ms / 1000
+        while True:
+            try:
+                return self._read_backlog(group, topic)
+            except kafka_errors.KafkaError as exc:  # a fresh cluster has no group coordinator at first
+                if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
+                    raise BusError(f"Kafka: cannot read the backlog of {group} on {topic}: {exc}") from exc
+                time.sleep(0.2)
+
+    def _read_backlog(self, group: str, topic: str) -> Backlog:
+        with self._lock:
+            if self._probe is None:
+                self._probe = KafkaConsumer(**self._common_config(), enable_auto_commit=False)
+            partitions = self._probe.partitions_for_topic(topic) or set()
+            ends = self._probe.end_offsets([TopicPartition(topic, p) for p in partitions])
+        offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+        committed = sum(max(0, o.offset) for tp, o in offsets.items() if tp.topic == topic)
+        return Backlog(committed=committed, end=sum(ends.values()))
+
     def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
         self._admin.close()
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from yuqing.bus.base import BusError, CommitFailedError, Message, encode_value
+from yuqing.bus.base import Backlog, BusError, CommitFailedError, Message, encode_value
 from yuqing.clock import Clock, SystemClock
 from yuqing.sqlite_wal import enable_wal
 
@@ -198,6 +198,17 @@ class SqliteBus:
     def ensure_topics(self, topics: Sequence[str]) -> None:
         with self._conn_lock, _immediate(self._conn) as conn:
             self.partition_counts(conn, list(topics))
+
+    def backlog(self, group: str, topic: str) -> Backlog:
+        with self._conn_lock:
+            (end,) = self._conn.execute(
+                "SELECT COALESCE(SUM(next_seq), 0) FROM partition_heads WHERE topic = ?", (topic,)
+            ).fetchone()
+            (committed,) = self._conn.execute(
+                "SELECT COALESCE(SUM(next_seq), 0) FROM offsets WHERE group_id = ? AND topic = ?",
+                (group, topic),
+            ).fetchone()
+        return Backlog(committed=committed, end=end)
 
     def close(self) -> None:
         with self._conn_lock:
