@@ -16,53 +16,23 @@ show where the time goes.
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
-import random
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import jieba
 
 # this file is named nlp.py: keep its folder off the import path so `nlp` is the project's package
+ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
 
+from bench.corpus import SHARED, raw_posts  # noqa: E402
 from nlp.enrich import Enricher  # noqa: E402
 from yuqing.schemas import RawPost  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-SOURCES = (
-    "weibo_emotion/train.tsv",
-    "weibo_sentiment/train.tsv",
-    "news_titles/train.tsv",
-    "gov_messages/dev_raw.tsv",
-)
-REGIONS = ("320100", "350102", "110105", "510107", None, None)
 BATCH = 64
-
-
-def load_posts(n: int) -> list[RawPost]:
-    texts: list[str] = []
-    for name in SOURCES:
-        with (SHARED / name).open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
-        texts.extend(r[1] for r in rows if len(r) >= 2)
-    rng = random.Random(7)
-    at = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-    return [
-        RawPost(
-            id=f"bench-{i}",
-            source_id="bench",
-            source_kind="social",
-            url=f"https://example.cn/{i}",
-            content=text,
-            fetched_at=at,
-            region=REGIONS[i % len(REGIONS)],
-        )
-        for i, text in enumerate(rng.sample(texts, min(n, len(texts))))
-    ]
 
 
 def plain(batch: list[str]) -> None:
@@ -119,7 +89,7 @@ def main() -> int:
         print(f"bench/nlp.py: needs the shared data at {SHARED}", file=sys.stderr)
         return 2
     jieba.setLogLevel(logging.WARNING)
-    everything = load_posts(50 + args.posts * (args.rounds + 1))
+    everything = raw_posts(50 + args.posts * (args.rounds + 1))
     if len(everything) < 50 + args.posts * (args.rounds + 1):
         print(f"bench/nlp.py: not enough posts for {args.rounds + 1} rounds of {args.posts}", file=sys.stderr)
         return 2
