@@ -19,6 +19,7 @@ from api import alert_actions as actions
 from api.console.render import cn_time, render
 from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
+from api.ids import AlertId
 from api.incident_view import incident_detail
 from api.labels import ACTION_LABELS
 from api.live import alerts_version
@@ -204,7 +205,7 @@ def manual_levels(principal: Principal, level: str | None, status: str | None) -
 @router.get("/alerts/{alert_id}")
 def alert_page(
     request: Request,
-    alert_id: int,
+    alert_id: AlertId,
     state: State,
     session: DB,
     now: Now,
@@ -216,7 +217,7 @@ def alert_page(
 @router.post("/alerts/{alert_id}/actions/{action}")
 async def alert_action(
     request: Request,
-    alert_id: int,
+    alert_id: AlertId,
     action: actions.ActionName,
     state: State,
     session: DB,

@@ -14,6 +14,7 @@ from api.alert_actions import load_directory
 from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, Now, Principal, State, console_user
+from api.ids import NotificationId
 from api.notifications import mark_read
 from api.overview import department_queue, leader_overview
 from crawlers.health import source_health
@@ -69,7 +70,7 @@ def department_page(
 
 @router.post("/notifications/{notification_id}/read")
 def notification_read(
-    notification_id: int, session: DB, now: Now, principal: Principal = console_user("alerts.view")
+    notification_id: NotificationId, session: DB, now: Now, principal: Principal = console_user("alerts.view")
 ) -> Response:
     mark_read(session, notification_id, principal, now=now)
     session.commit()

@@ -12,6 +12,7 @@ from api.auth.tokens import issue_token, revoke_token
 from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, Now, Principal, console_user
+from api.ids import TokenId
 from api.models import ApiTokenRow, UserRow
 from api.problems import ProblemError
 
@@ -52,7 +53,7 @@ def create_token(
 
 @router.post("/tokens/{token_id}/revoke")
 def revoke(
-    token_id: int, session: DB, now: Now, principal: Principal = console_user("tokens.own")
+    token_id: TokenId, session: DB, now: Now, principal: Principal = console_user("tokens.own")
 ) -> Response:
     user = session.get(UserRow, principal.id)
     if user is None or not revoke_token(session, user, token_id, now=now):

@@ -24,6 +24,7 @@ from api.auth.users import (
 from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, Now, Principal, State, console_user
+from api.ids import UserId
 from api.models import UserRow
 from api.problems import ProblemError
 from api.routes.users import all_users
@@ -151,7 +152,7 @@ def create_user(
 @router.get("/users/{user_id}")
 def user_page(
     request: Request,
-    user_id: int,
+    user_id: UserId,
     session: DB,
     state: State,
     done: str = "",
@@ -203,7 +204,7 @@ def _update(
 @router.post("/users/{user_id}")
 def update_user(
     request: Request,
-    user_id: int,
+    user_id: UserId,
     session: DB,
     state: State,
     now: Now,
@@ -220,7 +221,7 @@ def update_user(
 @router.post("/users/{user_id}/deactivate")
 def deactivate(
     request: Request,
-    user_id: int,
+    user_id: UserId,
     session: DB,
     state: State,
     now: Now,
@@ -234,7 +235,7 @@ def deactivate(
 @router.post("/users/{user_id}/reactivate")
 def reactivate(
     request: Request,
-    user_id: int,
+    user_id: UserId,
     session: DB,
     state: State,
     now: Now,
@@ -248,7 +249,7 @@ def reactivate(
 @router.post("/users/{user_id}/password")
 def reset_password(
     request: Request,
-    user_id: int,
+    user_id: UserId,
     session: DB,
     state: State,
     now: Now,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from alerting import service
 from api import alert_actions as actions
 from api.deps import DB, Now, Principal, State, api_user
+from api.ids import AlertId
 from yuqing.schemas import SEVERITY_ORDER
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -63,7 +64,7 @@ def list_alerts(
 
 @router.get("/{alert_id}", response_model=service.AlertDetail, summary="一条预警：时限、督办与状态")
 def get_alert(
-    alert_id: int, session: DB, now: Now, principal: Principal = api_user("alerts.view")
+    alert_id: AlertId, session: DB, now: Now, principal: Principal = api_user("alerts.view")
 ) -> service.AlertDetail:
     actions.visible_alert(session, alert_id, principal)
     return service.get_alert(session, alert_id=alert_id, now=now)
@@ -73,7 +74,7 @@ def get_alert(
     "/{alert_id}/history", response_model=list[service.AuditEntryRead], summary="处置记录（审计日志）"
 )
 def alert_history(
-    alert_id: int, session: DB, principal: Principal = api_user("alerts.view")
+    alert_id: AlertId, session: DB, principal: Principal = api_user("alerts.view")
 ) -> list[service.AuditEntryRead]:
     actions.visible_alert(session, alert_id, principal)
     return service.alert_history(session, alert_id=alert_id)
@@ -81,7 +82,7 @@ def alert_history(
 
 @router.get("/{alert_id}/notifications", response_model=list[service.NotificationRead], summary="已发通知")
 def alert_notifications(
-    alert_id: int, session: DB, principal: Principal = api_user("alerts.view")
+    alert_id: AlertId, session: DB, principal: Principal = api_user("alerts.view")
 ) -> list[service.NotificationRead]:
     actions.visible_alert(session, alert_id, principal)
     return service.alert_notifications(session, alert_id=alert_id)
@@ -91,7 +92,7 @@ def _action_route(name: str, path: str, summary: str) -> None:
     body_model = actions.BODY_FOR[name]
 
     def endpoint(
-        alert_id: int,
+        alert_id: AlertId,
         body: body_model,
         session: DB,
         state: State,

@@ -11,6 +11,7 @@ from api.auth.login import attempt_login
 from api.auth.sessions import SessionData, password_version
 from api.auth.tokens import issue_token, revoke_token
 from api.deps import DB, Now, Principal, api_user, browser_session
+from api.ids import TokenId
 from api.models import ApiTokenRow, UserRow
 from api.problems import ProblemError
 from api.schemas import LoginIn, MeOut, NewTokenOut, TokenIn, TokenOut
@@ -91,7 +92,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="吊销 API 令牌")
 def delete_token(
-    token_id: int, session: DB, now: Now, principal: Principal = api_user("tokens.own")
+    token_id: TokenId, session: DB, now: Now, principal: Principal = api_user("tokens.own")
 ) -> Response:
     user = session.get(UserRow, principal.id)
     if user is None or not revoke_token(session, user, token_id, now=now):

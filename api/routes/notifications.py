@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from alerting import service
 from api.deps import DB, Now, Principal, api_user
+from api.ids import NotificationId
 from api.notifications import mark_read
 
 router = APIRouter(prefix="/notifications", tags=["alerts"])
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/notifications", tags=["alerts"])
 
 @router.post("/{notification_id}/read", response_model=service.NotificationRead, summary="通知标记为已读")
 def read(
-    notification_id: int, session: DB, now: Now, principal: Principal = api_user("alerts.view")
+    notification_id: NotificationId, session: DB, now: Now, principal: Principal = api_user("alerts.view")
 ) -> service.NotificationRead:
     result = mark_read(session, notification_id, principal, now=now)
     session.commit()

@@ -22,6 +22,7 @@ from api.auth.users import (
     get_user,
 )
 from api.deps import DB, Now, Principal, State, api_user
+from api.ids import UserId
 from api.models import UserRow
 from api.problems import ProblemError
 from api.schemas import PasswordResetIn, UserAdminOut, UserCreateIn, UserUpdateIn
@@ -100,7 +101,7 @@ def create_user(
 
 
 @router.get("/{user_id}", response_model=UserAdminOut, summary="一个用户（系统管理员）")
-def get_one(user_id: int, session: DB, state: State, principal: Principal = ADMIN) -> UserAdminOut:
+def get_one(user_id: UserId, session: DB, state: State, principal: Principal = ADMIN) -> UserAdminOut:
     with user_problems():
         user = get_user(session, user_id)
     return user_out(user, department_names(session, state.settings))
@@ -112,7 +113,7 @@ def get_one(user_id: int, session: DB, state: State, principal: Principal = ADMI
     summary="修改角色、部门、显示名，停用或启用（系统管理员；须写明理由）",
 )
 def update_user(
-    user_id: int, body: UserUpdateIn, session: DB, state: State, now: Now, principal: Principal = ADMIN
+    user_id: UserId, body: UserUpdateIn, session: DB, state: State, now: Now, principal: Principal = ADMIN
 ) -> UserAdminOut:
     departments = department_names(session, state.settings)
     changes = body.model_dump(include=body.model_fields_set - {"reason"})
@@ -135,7 +136,7 @@ def update_user(
 
 @router.post("/{user_id}/password", status_code=204, summary="重置密码（系统管理员；须写明理由）")
 def reset_password(
-    user_id: int, body: PasswordResetIn, session: DB, now: Now, principal: Principal = ADMIN
+    user_id: UserId, body: PasswordResetIn, session: DB, now: Now, principal: Principal = ADMIN
 ) -> Response:
     with user_problems():
         user = get_user(session, user_id)
