@@ -19,6 +19,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from crawlers.config import ReplaySource, Source
+from crawlers.extract import admit_item
 from crawlers.fetch import fetch_round
 from crawlers.items import CrawledItem, PageFetched, Problem, RoundEvent
 from crawlers.models import CrawlProblem, CrawlRun, CrawlSourceState
@@ -27,6 +28,7 @@ from crawlers.state import decide
 from yuqing.bus import Producer
 from yuqing.clock import Clock
 from yuqing.db.session import Database
+from yuqing.safe_input import valid_unicode
 from yuqing.topology import Topics
 
 log = logging.getLogger(__name__)
@@ -81,7 +83,23 @@ class RoundRecorder:
             return
         summary = self.summaries[source.id]
         summary.items_found += 1
-        verdict, post = decide(self.session, source, item, self.now)
+        admitted, problems = admit_item(item)  # http(s) links only, valid Unicode: at the door
+        for problem in problems:
+            self.problem(problem)
+        if admitted is None:
+            return
+        try:
+            verdict, post = decide(self.session, source, admitted, self.now)
+        except Exception as exc:  # noqa: BLE001 - one bad item never fails its source's round
+            self.problem(
+                Problem(
+                    source_id=source.id,
+                    kind="bad_item",
+                    url=admitted.url,
+                    reason=f"skipped: {type(exc).__name__}: {str(exc)[:300]}",
+                )
+            )
+            return
         if post is None:
             return
         self.producer.send(Topics.RAW_POSTS, post, key=source.id)
@@ -96,6 +114,12 @@ class RoundRecorder:
     def problem(self, problem: Problem) -> None:
         if problem.source_id not in self.summaries:
             return
+        problem = problem.model_copy(
+            update={
+                "reason": valid_unicode(problem.reason)[0],
+                "url": valid_unicode(problem.url)[0] if problem.url is not None else None,
+            }
+        )
         log.warning(
             "source %s: %s %s: %s", problem.source_id, problem.kind, problem.url or "", problem.reason
         )
@@ -189,6 +213,13 @@ def replay_events(session: Session, source: ReplaySource, now: datetime) -> Iter
         yield RoundEvent(item=item)
 
 
+def _record(recorder: RoundRecorder, batch: list[RoundEvent]) -> None:
+    for event in batch:
+        recorder.event(event)
+    batch.clear()
+    recorder.checkpoint()
+
+
 def crawl_round(
     sources: Sequence[Source],
     *,
@@ -205,11 +236,30 @@ def crawl_round(
     try:
         for source in sources:
             if isinstance(source, ReplaySource):
-                for event in replay_events(recorder.session, source, now):
+                try:
+                    events = list(replay_events(recorder.session, source, now))
+                except Exception as exc:
+                    log.exception("replay %s failed this round", source.id)
+                    events = [
+                        RoundEvent(
+                            problem=Problem(
+                                source_id=source.id,
+                                kind="crawler_crashed",
+                                reason=f"replay failed: {type(exc).__name__}: {str(exc)[:300]}",
+                            )
+                        )
+                    ]
+                for event in events:
                     recorder.event(event)
         fetched = [s for s in sources if not isinstance(s, ReplaySource)]
+        # Events are recorded in batches, so no database transaction stays open while a slow site is
+        # still being fetched (crawls of other sources run at the same time and write too).
+        batch: list[RoundEvent] = []
         for event in fetch_round(fetched, now, settings=scrapy_settings, stop=stop, deadline=deadline):
-            recorder.event(event)
+            batch.append(event)
+            if len(batch) >= COMMIT_EVERY:
+                _record(recorder, batch)
+        _record(recorder, batch)
     except BaseException:
         recorder.session.rollback()
         recorder.session.close()

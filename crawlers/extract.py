@@ -18,12 +18,68 @@ from crawlers.config import CountSelectors, DetailSelectors, FieldMap, Source, i
 from crawlers.items import CrawledItem, Problem
 from crawlers.text import clean_lines, html_to_text
 from crawlers.timeparse import parse_cn_datetime
+from yuqing.safe_input import valid_unicode
 from yuqing.schemas import Counts
 
 COUNT_NAMES = ("reply", "repost", "comment", "like")
 _NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)\s*(万|w|W|千|k|K|亿)?")
 _MULTIPLIER = {"万": 10_000, "w": 10_000, "W": 10_000, "千": 1_000, "k": 1_000, "K": 1_000, "亿": 100_000_000}
 _TRACKING = re.compile(r"^(utm_\w+|spm|share_token|_t)$")
+
+
+def http_url(url: str | None) -> str | None:
+    """The URL when it is an absolute http(s) URL with a host; None for javascript:, data:, file: …"""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or any(ord(c) < 32 or c == "\x7f" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def bad_url_problem(source_id: str, url: str, where: str = "item") -> Problem:
+    shown = valid_unicode(url)[0][:120]
+    return Problem(
+        source_id=source_id,
+        kind="bad_url",
+        url=None,
+        reason=f"{where} skipped: link {shown!r} is not an http(s) URL",
+    )
+
+
+def admit_item(item: CrawledItem) -> tuple[CrawledItem | None, list[Problem]]:
+    """Input at the door: an item keeps an http(s) URL (else it is dropped with a ``bad_url`` problem),
+    and its text is made valid Unicode (lone surrogates and NUL replaced, a ``bad_text`` problem)."""
+    url = http_url(item.url)
+    if url is None:
+        return None, [bad_url_problem(item.source_id, item.url)]
+    fixed = 0
+    changes: dict[str, Any] = {}
+    for name in ("url", "title", "content", "author"):
+        value = url if name == "url" else getattr(item, name)
+        if value is None:
+            continue
+        clean, n = valid_unicode(value)
+        fixed += n
+        if clean != getattr(item, name):
+            changes[name] = clean
+    problems = []
+    if fixed:
+        problems.append(
+            Problem(
+                source_id=item.source_id,
+                kind="bad_text",
+                url=changes.get("url", item.url),
+                reason=f"{fixed} invalid character(s) (lone surrogates or NUL) replaced with U+FFFD",
+            )
+        )
+    return (item.model_copy(update=changes) if changes else item), problems
 
 
 def canonical_url(url: str) -> str:
@@ -52,6 +108,19 @@ def select(node: Selector, selector: str) -> SelectorList[Selector]:
     if is_xpath(selector):
         return node.xpath(selector.removeprefix("xpath:"))
     return node.css(selector.removeprefix("css:"))
+
+
+def select_links(node: Selector, selector: str | None) -> list[str]:
+    """Every href/URL a link selector picks, each on its own (never joined into one), duplicates dropped."""
+    if not selector:
+        return []
+    links: list[str] = []
+    for match in select(node, selector):
+        value = match.get()
+        text = (value if isinstance(match.root, str) else html_to_text(value)).strip()
+        if text and text not in links:
+            links.append(text)
+    return links
 
 
 def select_text(node: Selector, selector: str | None) -> str | None:
@@ -118,8 +187,8 @@ def json_fields(entry: Mapping[str, Any], mapping: FieldMap) -> dict[str, Any]:
             url = mapping.url_template.format_map(entry)
         except (KeyError, IndexError, AttributeError, ValueError):
             url = None
-    if url is not None:
-        fields["url"] = str(url)
+    if isinstance(url, str | int) and not isinstance(url, bool):
+        fields["url"] = str(url)  # a list or object is no URL: the item is skipped as missing one
     for name in ("title", "content", "published_at", "author"):
         value = json_path(entry, getattr(mapping, name))
         if value is not None:
@@ -142,6 +211,8 @@ def build_item(
 ) -> tuple[CrawledItem | None, list[Problem]]:
     """Check required fields and parse the time; an unparseable time is reported but the item is kept."""
     problems: list[Problem] = []
+    if url is not None and http_url(url) is None:
+        return None, [bad_url_problem(source.id, url)]
     title = str(fields.get("title") or "").strip()
     content = str(fields.get("content") or "").strip()
     missing = [name for name in source.required if not fields.get(name)]
@@ -185,7 +256,8 @@ def build_item(
         author=str(author).strip() or None if author is not None else None,
         counts=Counts(**fields.get("counts", {})),
     )
-    return item, problems
+    admitted, door = admit_item(item)
+    return admitted, problems + door
 
 
 def merge_fields(*layers: Mapping[str, Any]) -> dict[str, Any]:

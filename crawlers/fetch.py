@@ -50,6 +50,7 @@ def fetch_round(
         stdout=subprocess.PIPE,
         text=True,
         encoding="utf-8",
+        errors="replace",  # a stray byte on the pipe must not end the round
     )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(request, ensure_ascii=False))

@@ -17,11 +17,13 @@ from typing import Any, TextIO
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from crawlers.config import Source, source_from_dict
 from crawlers.items import CrawledItem, PageFetched, Problem, RoundEvent
 from crawlers.scrapy_settings import BASE_SETTINGS, source_settings
 from crawlers.spiders import SPIDERS
+from yuqing.safe_input import valid_unicode_deep
 
 
 class EventWriter:
@@ -29,8 +31,25 @@ class EventWriter:
         self.out = out
 
     def write(self, event: RoundEvent) -> None:
-        self.out.write(event.model_dump_json(exclude_none=True) + "\n")
+        try:
+            line = event.model_dump_json(exclude_none=True)
+        except ValueError:  # text that is not valid Unicode (a lone surrogate): replaced, never lost
+            data, _ = valid_unicode_deep(event.model_dump(mode="json", exclude_none=True))
+            line = json.dumps(data, ensure_ascii=False)
+        self.out.write(line + "\n")
         self.out.flush()
+
+    def spider_listener(self, source_id: str) -> Callable[..., None]:
+        """A spider_error listener: an exception in a spider callback is a named ``parse`` problem of the
+        source (counted in its health), not just a traceback in Scrapy's log."""
+
+        def on_error(failure: Failure, response: Response | None = None, **_: Any) -> None:
+            exc = failure.value
+            reason = f"the spider failed on this page: {type(exc).__name__}: {str(exc)[:300]}"
+            url = response.url if response is not None else None
+            self.write(RoundEvent(problem=Problem(source_id=source_id, kind="parse", url=url, reason=reason)))
+
+        return on_error
 
     def on_item(self, item: Any, **_: Any) -> None:
         if isinstance(item, CrawledItem):
@@ -64,6 +83,7 @@ def run_round(sources: list[Source], now: datetime, overrides: dict[str, Any], o
         crawler.signals.connect(writer.on_item, signal=signals.item_scraped)
         listener = writer.page_listener(source.id)
         crawler.signals.connect(listener, signal=signals.response_received, weak=False)
+        crawler.signals.connect(writer.spider_listener(source.id), signal=signals.spider_error, weak=False)
         process.crawl(crawler, source=source, now=now)
     process.start()
 

@@ -6,7 +6,6 @@ the failure into a Problem with a kind (timeout, http_404, robots, redirect_loop
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
@@ -32,17 +31,20 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawlers.config import HtmlSource, JsonApiSource, RssSource, Source
 from crawlers.extract import (
+    bad_url_problem,
     build_item,
     feed_entries,
+    http_url,
     json_fields,
     json_path,
     merge_fields,
     select,
     select_fields,
-    select_text,
+    select_links,
 )
 from crawlers.items import CrawledItem, Problem
 from crawlers.text import decode_page
+from yuqing.safe_input import JsonLimitError, loads_bounded
 
 Output = CrawledItem | Problem | scrapy.Request
 
@@ -135,6 +137,18 @@ class DetailPageSpider(SourceSpider):
 
     source: RssSource | HtmlSource
 
+    def entry(self, response: Response, link: str | None, fields: dict[str, Any]) -> Iterator[Output]:
+        """Follow one entry's link to its detail page, or build the item from the list/feed fields.
+        A link that is not http(s) (javascript:, data:, file: …) is neither followed nor kept."""
+        url = response.urljoin(link.strip()) if link else None
+        if url is not None and http_url(url) is None:
+            yield bad_url_problem(self.source.id, url, "entry")
+            return
+        if url and self.source.detail is not None:
+            yield self.request(url, self.parse_detail, cb_kwargs={"base": fields})
+        else:
+            yield from self.item(url, fields)
+
     def parse_detail(self, response: Response, base: dict[str, Any]) -> Iterator[Output]:
         page, problems = self.html(response)
         yield from problems
@@ -169,11 +183,7 @@ class RssSpider(DetailPageSpider):
                 reason="no <item> or <entry> in the feed",
             )
         for link, fields in entries:
-            url = response.urljoin(link) if link else None
-            if url and self.source.detail is not None:
-                yield self.request(url, self.parse_detail, cb_kwargs={"base": fields})
-            else:
-                yield from self.item(url, fields)
+            yield from self.entry(response, link, fields)
 
 
 class HtmlSpider(DetailPageSpider):
@@ -196,18 +206,14 @@ class HtmlSpider(DetailPageSpider):
                 reason=f"list.item {spec.item!r} matched nothing on the page",
             )
         for entry in entries:
-            href = select_text(entry, spec.link)
-            url = response.urljoin(href.strip()) if href else None
             fields = select_fields(entry, spec)
-            if url and self.source.detail is not None:
-                yield self.request(url, self.parse_detail, cb_kwargs={"base": fields})
-            else:
-                yield from self.item(url, fields)
-        next_href = select_text(page, spec.next)
-        if next_href and page_no < self.source.max_pages:
-            yield self.request(
-                response.urljoin(next_href.strip()), self.parse_list, cb_kwargs={"page_no": page_no + 1}
-            )
+            # a link selector matching several nodes gives several entries, never one joined URL
+            for href in select_links(entry, spec.link) or [None]:
+                yield from self.entry(response, href, fields)
+        next_links = [response.urljoin(h) for h in select_links(page, spec.next)]
+        next_url = next((u for u in next_links if http_url(u)), None)  # a pager's first usable "next"
+        if next_url and page_no < self.source.max_pages:
+            yield self.request(next_url, self.parse_list, cb_kwargs={"page_no": page_no + 1})
 
 
 class JsonApiSpider(SourceSpider):
@@ -225,9 +231,9 @@ class JsonApiSpider(SourceSpider):
         text, problems = self.page_text(response)
         yield from problems
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            yield Problem(source_id=self.source.id, kind="parse", url=response.url, reason=f"not JSON: {exc}")
+            data = loads_bounded(text)  # size and nesting bounded: a 100,000-deep document is a problem
+        except JsonLimitError as exc:
+            yield Problem(source_id=self.source.id, kind="parse", url=response.url, reason=str(exc))
             return
         entries = json_path(data, self.source.api.items)
         if not isinstance(entries, list):
@@ -249,7 +255,11 @@ class JsonApiSpider(SourceSpider):
                 continue
             fields = json_fields(entry, self.source.fields)
             url = fields.pop("url", None)
-            yield from self.item(response.urljoin(url) if url else None, fields)
+            url = response.urljoin(url.strip()) if url else None
+            if url is not None and http_url(url) is None:
+                yield bad_url_problem(self.source.id, url)
+                continue
+            yield from self.item(url, fields)
         has_more = json_path(data, self.source.api.has_more) if self.source.api.has_more else bool(entries)
         pages_done = page - self.source.api.start_page + 1
         if entries and has_more and pages_done < self.source.max_pages:

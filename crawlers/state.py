@@ -44,7 +44,8 @@ def decide(
         )
         if duplicate is not None:
             return "duplicate", None
-        session.add(
+        post = _post(source, item, post_id, fp, now, is_update=False)  # before the state: a bad item
+        session.add(  # that cannot become a post leaves nothing marked as emitted
             CrawlSeen(
                 source_id=source.id,
                 post_id=post_id,
@@ -56,14 +57,15 @@ def decide(
                 updates=0,
             )
         )
-        return "new", _post(source, item, post_id, fp, now, is_update=False)
+        return "new", post
     if row.counts == counts and row.fingerprint == fp:
         return "seen", None
+    post = _post(source, item, post_id, fp, now, is_update=True)
     row.counts = counts
     row.fingerprint = fp
     row.last_emitted = now
     row.updates += 1
-    return "update", _post(source, item, post_id, fp, now, is_update=True)
+    return "update", post
 
 
 def _post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -50,8 +51,20 @@ def duration(seconds: float | None) -> str:
     return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
+def http_url(value: object) -> str | None:
+    """The URL when it is an absolute http(s) URL with a host, else None: a crawled post's link is
+    rendered as ``href`` only through this filter, so ``javascript:``/``data:`` links never reach a page."""
+    if not isinstance(value, str) or not value or any(ord(c) <= 32 or c == "\x7f" for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme.lower() in ("http", "https") and parts.hostname else None
+
+
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.filters.update(cn_time=cn_time, iso=iso, duration=duration)
+templates.env.filters.update(cn_time=cn_time, iso=iso, duration=duration, http_url=http_url)
 templates.env.globals.update(
     ROLE_LABELS=ROLE_LABELS,
     SEVERITY_CLASS=SEVERITY_CLASS,

@@ -10,6 +10,7 @@ import pytest
 from crawlers.config import Source, load_sources
 from crawlers.models import ensure_crawler_tables
 from crawlers.sample_site import serve_sample_site
+from tests.crawlers.local_site import Pages, serve_pages
 from yuqing.bus import Bus, open_bus
 from yuqing.db.session import Database, open_database
 from yuqing.schemas import RawPost
@@ -22,6 +23,16 @@ def site() -> Iterator[str]:
     base, stop = serve_sample_site(port=0)
     yield base
     stop()
+
+
+@pytest.fixture
+def pages() -> Iterator[Pages]:
+    """An empty local site; a test adds the pages it needs with ``pages.add(path, body, ...)``."""
+    served, server = serve_pages()
+    yield served
+    served.closing.set()
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
