@@ -15,6 +15,9 @@ from yuqing.db.registry import load_all_models
 from yuqing.db.session import make_engine
 from yuqing.settings import Settings, load_settings
 
+# The live engines' session fixtures (kafka_broker_url, tansu_broker_url, es_url), for every test module.
+pytest_plugins = ["tests.kafka_broker", "tests.engines.elastic_node"]
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHARED_DATA = SHARED / "data"
 # .ci/start-postgres installs and starts PostgreSQL and sets this password for TCP logins.
