@@ -8,7 +8,6 @@ started; with ``rebase_time`` their times are moved so the event starts when the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,8 +15,12 @@ from pathlib import Path
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from crawlers.config import ReplaySource
+from crawlers.extract import bad_url_problem, http_url
 from crawlers.items import CrawledItem, Problem
+from yuqing.safe_input import loads_bounded, valid_unicode, valid_unicode_deep
 from yuqing.schemas import Counts
+
+MAX_LINE_BYTES = 1024 * 1024
 
 
 class ReplayLine(BaseModel):
@@ -65,17 +68,29 @@ def load_replay(source: ReplaySource) -> ReplayFile:
     for number, text in enumerate(raw_lines, start=1):
         if not text.strip():
             continue
+        where = f"{source.file}:{number}"
         try:
-            lines.append(ReplayLine.model_validate(json.loads(text)))
+            data, fixed = valid_unicode_deep(loads_bounded(text, max_bytes=MAX_LINE_BYTES))
+            line = ReplayLine.model_validate(data)
         except (ValueError, ValidationError) as exc:
+            reason = valid_unicode(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[0]
+            reason = f"line {number} skipped: {reason}"
+            problems.append(Problem(source_id=source.id, kind="parse", url=where, reason=reason))
+            continue
+        if http_url(line.url) is None:
+            problems.append(bad_url_problem(source.id, line.url, f"line {number}"))
+            continue
+        if fixed:
             problems.append(
                 Problem(
                     source_id=source.id,
-                    kind="parse",
-                    url=f"{source.file}:{number}",
-                    reason=f"line {number} skipped: {str(exc).splitlines()[0]}",
+                    kind="bad_text",
+                    url=where,
+                    reason=f"line {number}: {fixed} invalid character(s) (lone surrogates or NUL) "
+                    "replaced with U+FFFD; the line is kept",
                 )
             )
+        lines.append(line)
     lines.sort(key=lambda line: line.at)
     return ReplayFile(lines, problems)
 
