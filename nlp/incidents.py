@@ -26,6 +26,7 @@ it takes off.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -34,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from nlp.dedup import NearDuplicateIndex, Signature, signature
 from nlp.heat import incident_heat
@@ -74,6 +77,10 @@ MAX_SOURCE_IDS = 100
 MAX_TRIGGERS = 10
 MAX_LOCATIONS = 3
 MAX_TERMS = 100
+# Candidate scores are computed for all candidates at once in numpy; a candidate whose score (with every
+# boost it could get) is within _MARGIN of the threshold is then scored again exactly as one at a time
+# (the same float operations in the same order), so the choice is the same as scoring each in Python.
+_MARGIN = 1e-9
 
 _MESSAGE_CUES = (
     "留言",
@@ -305,6 +312,16 @@ class IncidentTracker:
         self._df: Counter[str] = Counter()
         self._docs = 0
         self._watermark: datetime | None = None
+        # Candidate search in numpy: each incident has a row of its selection (term ids and centroid
+        # weights, CENTROID_TERMS wide, padded with term 0 and weight 0); a term that is in a selection
+        # has an id and its log(1 + document frequency) in ``_logdf``.
+        self._vocab: dict[str, int] = {"": 0}
+        self._logdf = np.zeros(1024)
+        self._post_buf = np.zeros(1024)  # the post's TF-IDF by term id while it is scored, else zeros
+        self._rows: dict[str, int] = {}
+        self._free_rows: list[int] = []
+        self._sel_ids = np.zeros((256, CENTROID_TERMS), dtype=np.int64)
+        self._sel_w = np.zeros((256, CENTROID_TERMS))
 
     # --- the one entry point ------------------------------------------------------------------
     def add(self, post: EnrichedPost) -> Change | None:
@@ -357,7 +374,7 @@ class IncidentTracker:
                 cluster.version = stored.version
                 restored.append((cluster, stored.keywords))
             else:
-                del self.clusters[stored.id]
+                self._close(cluster)
         for cluster, keywords in restored:  # once every document frequency is back
             self._rekey(cluster)
             cluster.keywords = list(keywords)
@@ -371,7 +388,26 @@ class IncidentTracker:
     def _open(self, incident_id: str) -> _Cluster:
         cluster = _Cluster(id=incident_id)
         self.clusters[cluster.id] = cluster
+        if self._free_rows:
+            row = self._free_rows.pop()
+        else:
+            row = len(self._rows)
+            if row == len(self._sel_ids):
+                self._sel_ids = np.concatenate([self._sel_ids, np.zeros_like(self._sel_ids)])
+                self._sel_w = np.concatenate([self._sel_w, np.zeros_like(self._sel_w)])
+        self._rows[cluster.id] = row
         return cluster
+
+    def _close(self, cluster: _Cluster) -> None:
+        for term in cluster.selection:
+            self._postings[term].discard(cluster.id)
+        for kind in cluster.events:
+            self._by_event[kind].discard(cluster.id)
+        row = self._rows.pop(cluster.id)
+        self._sel_ids[row] = 0
+        self._sel_w[row] = 0.0
+        self._free_rows.append(row)
+        del self.clusters[cluster.id]
 
     def _join(self, cluster: _Cluster, member: Member, sig: Signature) -> None:
         cluster.members[member.post_id] = member
@@ -392,10 +428,35 @@ class IncidentTracker:
         cluster.selection = {t: cluster.centroid[t] for t in top}
         for term in cluster.selection:
             self._postings[term].add(cluster.id)
+        row = self._rows[cluster.id]
+        ids = [self._term_id(t) for t in cluster.selection]
+        self._sel_ids[row] = 0
+        self._sel_w[row] = 0.0
+        self._sel_ids[row, : len(ids)] = ids
+        self._sel_w[row, : len(ids)] = list(cluster.selection.values())
 
-    def _count_document(self, member: Member) -> None:
-        self._df.update(member.terms.keys())
-        self._docs += 1
+    def _term_id(self, term: str) -> int:
+        """The id of a term of some incident's selection (given the first time it is in one)."""
+        tid = self._vocab.get(term)
+        if tid is None:
+            tid = self._vocab[term] = len(self._vocab)
+            if tid == len(self._logdf):
+                self._logdf = np.concatenate([self._logdf, np.zeros_like(self._logdf)])
+                self._post_buf = np.zeros_like(self._logdf)
+            self._logdf[tid] = math.log(1 + self._df[term])
+        return tid
+
+    def _count_document(self, member: Member, sign: int = 1) -> None:
+        df, vocab, logdf = self._df, self._vocab, self._logdf
+        if sign > 0:
+            df.update(member.terms.keys())
+        else:
+            df.subtract(member.terms.keys())
+        self._docs += sign
+        for term in member.terms:
+            tid = vocab.get(term)
+            if tid is not None:
+                logdf[tid] = math.log(1 + max(df[term], 0))
 
     def _vector(self, weights: dict[str, float]) -> dict[str, float]:
         n = math.log(1 + self._docs)
@@ -405,6 +466,9 @@ class IncidentTracker:
     def _top(self, weights: dict[str, float], limit: int) -> list[str]:
         """The ``limit`` heaviest terms by TF-IDF (rounded, so float noise never reorders equals)."""
         vec = self._vector(weights)
+        if len(vec) > limit:  # only terms within rounding of the limit-th heaviest can be among them
+            floor = heapq.nlargest(limit, vec.values())[-1] - 1e-6
+            vec = {t: w for t, w in vec.items() if w >= floor}
         return sorted(vec, key=lambda t: (-round(vec[t], 9), t))[:limit]
 
     def _best_cluster(self, member: Member, at: datetime) -> _Cluster | None:
@@ -412,29 +476,63 @@ class IncidentTracker:
         post_norm = math.sqrt(sum(w * w for w in post_vec.values()))
         if not post_norm:
             return None
-        best: tuple[float, str] | None = None
-        candidates = set().union(*(self._postings.get(t, ()) for t in post_vec))
+        postings = self._postings
+        candidates: set[str] = set().union(*(postings[t] for t in post_vec if t in postings))
         # the same emergency told in other words shares no term: its kind makes it a candidate too
         candidates.update(*(self._by_event.get(kind, ()) for kind in member.events))
-        for cluster in (self.clusters[cid] for cid in sorted(candidates)):
+        if not candidates:
+            return None
+        order = sorted(candidates)
+        cosines = self._cosines(post_vec, post_norm, [self._rows[cid] for cid in order])
+        best: tuple[float, str] | None = None
+        floor = self.threshold - _MARGIN
+        member_codes, category = member.codes, member.category
+        for cid, approx in zip(order, cosines, strict=True):
+            cluster = self.clusters[cid]
+            codes = cluster.codes
+            located = bool(member_codes and codes)
+            same_category = bool(category and cluster.sent and category == cluster.sent.category)
+            # the most this candidate can score: its cosine and every boost it could get
+            bound = approx
+            if located:
+                bound += LOCATION_BOOST + (EVENT_BOOST if member.events and cluster.events else 0.0)
+            if same_category:
+                bound += CATEGORY_BOOST
+            if bound < floor or (best is not None and bound < best[0] - _MARGIN):
+                continue
             if not cluster.originals or not self._active(cluster, at):
                 continue
-            codes = cluster.codes
-            if member.codes and codes and not places_related(member.codes, codes):
+            if located and not places_related(member_codes, codes):
                 continue
+            # the exact score, as one candidate at a time
             centroid = self._vector(cluster.selection)
             norm = math.sqrt(sum(w * w for w in centroid.values()))
             dot = sum(w * centroid.get(t, 0.0) for t, w in post_vec.items())
             score = dot / (post_norm * norm) if norm else 0.0
-            if member.codes and codes:
+            if located:
                 score += LOCATION_BOOST
                 if self._same_event(member, cluster, at):
                     score += EVENT_BOOST
-            if member.category and cluster.sent and member.category == cluster.sent.category:
+            if same_category:
                 score += CATEGORY_BOOST
             if score >= self.threshold and (best is None or score > best[0]):
                 best = (score, cluster.id)
         return self.clusters[best[1]] if best else None
+
+    def _cosines(self, post_vec: dict[str, float], post_norm: float, rows: list[int]) -> list[float]:
+        """Cosine of the post's TF-IDF vector with each row's selection under the current IDF (to float
+        rounding: ``_best_cluster`` scores again exactly what comes near a decision)."""
+        vocab, buf = self._vocab, self._post_buf
+        ids = [vocab[t] for t in post_vec if t in vocab]
+        buf[ids] = [post_vec[t] for t in post_vec if t in vocab]
+        sel = self._sel_ids[rows]
+        vals = self._sel_w[rows] * ((math.log(1 + self._docs) - self._logdf[sel]) + 1.0)
+        norms = np.sqrt(np.einsum("ij,ij->i", vals, vals))
+        dots = np.einsum("ij,ij->i", vals, buf[sel])
+        buf[ids] = 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cosines = np.where(norms > 0, dots / (post_norm * norms), 0.0)
+        return cosines.tolist()
 
     @staticmethod
     def _same_event(member: Member, cluster: _Cluster, at: datetime) -> bool:
@@ -462,17 +560,12 @@ class IncidentTracker:
         horizon = self._watermark - self.window
         gone = [c for c in self.clusters.values() if c.last_seen is None or c.last_seen < horizon]
         for cluster in gone:
-            for term in cluster.selection:
-                self._postings[term].discard(cluster.id)
-            for kind in cluster.events:
-                self._by_event[kind].discard(cluster.id)
             for member in cluster.members.values():
                 self.dedup.remove(member.post_id)
                 self.post_cluster.pop(member.post_id, None)
                 if member.duplicate_of is None:
-                    self._df.subtract(member.terms.keys())
-                    self._docs -= 1
-            del self.clusters[cluster.id]
+                    self._count_document(member, -1)
+            self._close(cluster)
         self._df = +self._df
         return [c.id for c in gone]
 
