@@ -65,7 +65,7 @@ class _Process:
     def __init__(self, argv: list[str], log_path: Path, workdir: Path | None = None) -> None:
         self.log_path = log_path
         self.workdir = workdir
-        self._log = log_path.open("wb")
+        self._log = log_path.open("ab")
         self.proc = subprocess.Popen(
             argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir
         )
@@ -84,82 +84,119 @@ class _Process:
                 raise EngineUnavailable(f"{what} did not start on port {port} ({state}):\n{tail}")
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: the broker's files stay for a restart."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.kill()
         self._log.close()
         self.log_path.unlink(missing_ok=True)
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_apache_kafka() -> tuple[str, _Process]:
-    """Format a KRaft storage folder and start ``kafka.Kafka`` on two free ports (client, controller)."""
-    cp = classpath("kafka")
-    java_bin = java(17)
-    port, controller_port = _free_port(), _free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="yuqing-kafka-"))
-    properties = workdir / "server.properties"
-    properties.write_text(
-        "\n".join(
-            [
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
-                "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                "inter.broker.listener.name=PLAINTEXT",
-                f"log.dirs={workdir / 'data'}",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=4",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "auto.create.topics.enable=false",
-                "num.partitions=4",
-                "log.flush.interval.messages=9223372036854775807",
-                "",
-            ]
+class ApacheKafkaNode:
+    """One KRaft node (broker and controller) on two free loopback ports with its own data folder. It can
+    be killed and started again on the same ports and data, as a broker that goes away and comes back."""
+
+    def __init__(self) -> None:
+        self.cp = classpath("kafka")
+        self.java = java(17)
+        self.port, self.controller_port = _free_port(), _free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="yuqing-kafka-"))
+        self.properties = self.workdir / "server.properties"
+        self.process: _Process | None = None
+        atexit.register(self.stop)  # also when the session ends abnormally
+        self._write_config()
+        self._format()
+        options = compose_consumer_options()
+        self.url = f"kafka://127.0.0.1:{self.port}" + (f"?{options}" if options else "")
+
+    def _write_config(self) -> None:
+        port, controller_port, workdir = self.port, self.controller_port, self.workdir
+        self.properties.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    f"log.dirs={workdir / 'data'}",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=4",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=false",
+                    "num.partitions=4",
+                    "log.flush.interval.messages=9223372036854775807",
+                    "",
+                ]
+            )
         )
-    )
-    (workdir / "log4j2.properties").write_text(
-        "rootLogger.level=WARN\nrootLogger.appenderRef.stdout.ref=STDOUT\n"
-        "appender.stdout.type=Console\nappender.stdout.name=STDOUT\n"
-        "appender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\n"
-        "logger.kafka.name=kafka\nlogger.kafka.level=INFO\n"
-    )
-    base = [
-        java_bin,
-        "-Xms256m",
-        "-Xmx512m",
-        "-XX:+UseG1GC",
-        "-XX:TieredStopAtLevel=1",  # the broker starts faster; a test broker serves little traffic
-        "-Djava.awt.headless=true",
-        f"-Dlog4j2.configurationFile={workdir / 'log4j2.properties'}",
-        "-cp",
-        cp,
-    ]
-    cluster_id = _random_cluster_id()
-    formatted = subprocess.run(
-        [*base, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if formatted.returncode != 0:
-        shutil.rmtree(workdir, ignore_errors=True)
-        output = (formatted.stdout + formatted.stderr)[-3000:]
-        raise EngineUnavailable(f"kafka-storage format failed:\n{output}")
-    process = _Process([*base, "kafka.Kafka", str(properties)], workdir / "broker.log", workdir)
-    process.wait_listening(port, KAFKA_START_TIMEOUT_S, "the Apache Kafka broker")
-    _wait_ready(f"127.0.0.1:{port}", process)
-    options = compose_consumer_options()
-    return f"kafka://127.0.0.1:{port}" + (f"?{options}" if options else ""), process
+        (workdir / "log4j2.properties").write_text(
+            "rootLogger.level=WARN\nrootLogger.appenderRef.stdout.ref=STDOUT\n"
+            "appender.stdout.type=Console\nappender.stdout.name=STDOUT\n"
+            "appender.stdout.layout.type=PatternLayout\nappender.stdout.layout.pattern=[%d] %p %m (%c)%n\n"
+            "logger.kafka.name=kafka\nlogger.kafka.level=INFO\n"
+        )
+
+    def _jvm(self) -> list[str]:
+        return [
+            self.java,
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-XX:TieredStopAtLevel=1",  # the broker starts faster; a test broker serves little traffic
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
+            "-cp",
+            self.cp,
+        ]
+
+    def _format(self) -> None:
+        formatted = subprocess.run(
+            [*self._jvm(), "kafka.tools.StorageTool", "format", "-t", _random_cluster_id(), "-c",
+             str(self.properties)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if formatted.returncode != 0:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            output = (formatted.stdout + formatted.stderr)[-3000:]
+            raise EngineUnavailable(f"kafka-storage format failed:\n{output}")
+
+    def start(self) -> ApacheKafkaNode:
+        argv = [*self._jvm(), "kafka.Kafka", str(self.properties)]
+        self.process = _Process(argv, self.workdir / "broker.log")
+        self.process.wait_listening(self.port, KAFKA_START_TIMEOUT_S, "the Apache Kafka broker")
+        _wait_ready(f"127.0.0.1:{self.port}", self.process)
+        return self
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_apache_kafka() -> tuple[str, ApacheKafkaNode]:
+    """A fresh node, started; its URL carries docker-compose.yml's consumer options."""
+    node = ApacheKafkaNode().start()
+    return node.url, node
 
 
 def _random_cluster_id() -> str:
@@ -218,11 +255,11 @@ class _Broker:
     """One broker per test session, started on first use."""
 
     name: str
-    start: Callable[[], tuple[str, _Process]]
+    start: Callable[[], tuple[str, ApacheKafkaNode | _Process]]
     external_env: str | None = None
     url: str | None = None
     error: str | None = None
-    process: _Process | None = field(default=None, repr=False)
+    process: ApacheKafkaNode | _Process | None = field(default=None, repr=False)
 
     def get(self) -> str:
         if self.url is None and self.error is None:
