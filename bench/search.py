@@ -1,18 +1,24 @@
-"""Index N synthetic Chinese posts into the SQLite FTS5 store; print docs/s indexed and queries/s.
+"""Index N synthetic Chinese posts into the SQLite FTS5 store; print docs/s indexed, and per query kind
+the rate and the p50/p95 latency.
 
     python bench/search.py --docs 20000 --queries 300
+    python bench/search.py --docs 1000000 --store /tmp/bench-1m.sqlite3   # keep the file; a second
+                                                                           # run on it only queries
 
 Posts are made of words drawn from jieba's dictionary by frequency (as the nlp stage would emit
-them as tokens), spread over 30 days, 20 sources, 8 categories and 50 counties.
+them as tokens), spread over 30 days, 20 sources, 8 categories and 50 counties. They are generated
+and indexed a chunk at a time, so a million posts never sit in memory at once.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +33,9 @@ CATEGORIES = ["供水", "交通", "教育", "医疗", "城建", "环保", "住�
 SENTIMENTS = ["negative", "neutral", "positive"]
 COUNTIES = [f"{p}{c:02d}{d:02d}" for p in ("11", "31", "44", "51", "61") for c in (1, 2) for d in range(1, 6)]
 START = datetime(2025, 3, 1, tzinfo=UTC)
+# what api/routes/search.py asks for every search page
+CONSOLE_FACETS: list = ["source_id", "category", "location_code", "sentiment", "source_kind"]
+CHUNK = 10_000  # posts generated at a time
 
 
 def vocabulary(size: int) -> tuple[list[str], list[float]]:
@@ -42,36 +51,66 @@ def vocabulary(size: int) -> tuple[list[str], list[float]]:
     return [w for w, _ in top], [float(f) for _, f in top]
 
 
-def synthetic_posts(n: int, rng: random.Random) -> list[EnrichedPost]:
+def synthetic_posts(n: int, rng: random.Random) -> Iterator[EnrichedPost]:
+    """The posts one at a time. ``cum_weights`` draws exactly what ``weights`` would (random.choices
+    accumulates the weights itself), without summing 20,000 weights twice a post."""
     words, weights = vocabulary(20_000)
-    posts = []
+    cum = list(itertools.accumulate(weights))
     for i in range(n):
-        title = rng.choices(words, weights, k=8)
-        content = rng.choices(words, weights, k=rng.randint(30, 120))
+        title = rng.choices(words, cum_weights=cum, k=8)
+        content = rng.choices(words, cum_weights=cum, k=rng.randint(30, 120))
         when = START + timedelta(seconds=rng.randrange(30 * 86400))
-        posts.append(EnrichedPost(
+        yield EnrichedPost(
             id=f"p{i}", source_id=f"src{rng.randrange(20)}", url=f"https://example.cn/{i}",
             title="".join(title), content="".join(content), published_at=when, fetched_at=when,
             tokens=[*title, *content], heat=rng.random() * 100,
             tags=Tags(category=rng.choice(CATEGORIES), sentiment=Sentiment(label=rng.choice(SENTIMENTS)),
                       locations=[Location(name=c, code=c) for c in rng.sample(COUNTIES, rng.randint(0, 2))]),
-        ))
-    return posts
+        )
 
 
 class Timer:
-    """Wall and CPU seconds of a block: on a shared machine the CPU figure is the steadier one."""
+    """Wall and CPU seconds of one or more blocks: on a shared machine the CPU figure is the steadier one."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
 
     def __enter__(self) -> Timer:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+        self.wall += time.perf_counter() - self._wall
+        self.cpu += time.process_time() - self._cpu
 
     def rate(self, count: int) -> str:
-        return (f"{count / self.wall:,.0f}/s wall, {count / self.cpu:,.0f}/s cpu"
+        return (f"{count / self.wall:,.0f}/s wall, {count / max(self.cpu, 1e-9):,.0f}/s cpu"
                 f" ({count} in {self.wall:.2f} s)")
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]
+
+
+def build(store: SqliteFtsStore, docs: int, batch: int, rng: random.Random) -> list[EnrichedPost]:
+    """Generate and index ``docs`` posts a chunk at a time; print the rate of the index calls alone.
+    Returns the first batch (for the re-index figure)."""
+    timer, first, done = Timer(), [], 0
+    started = time.perf_counter()
+    posts = synthetic_posts(docs, rng)
+    while chunk := list(itertools.islice(posts, CHUNK)):
+        first = first or chunk[:batch]
+        for i in range(0, len(chunk), batch):
+            with timer:
+                store.index(chunk[i:i + batch])
+        done += len(chunk)
+        if docs >= 200_000 and done % 100_000 == 0:
+            print(f"  … {done:,} posts, {time.perf_counter() - started:,.0f} s", file=sys.stderr, flush=True)
+    print(f"indexed    {timer.rate(docs)}  batch={batch}"
+          f" (generating and indexing took {time.perf_counter() - started:,.0f} s)")
+    return first
 
 
 def main() -> None:
@@ -80,30 +119,38 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--batch", type=int, default=100, help="posts per index call (the indexer's batch)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--store", type=Path, help="keep the store in this file; if it already holds"
+                        " --docs posts, only query it")
     args = parser.parse_args()
-    rng = random.Random(args.seed)
 
     query_terms("自来水")  # load the query segmenter before anything is timed
-    posts = synthetic_posts(args.docs, rng)
     words, _ = vocabulary(5_000)
     query_words = words[500:5_000]  # common but not stop-word common
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteFtsStore(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
-        store.ensure_schema()
+        path = args.store or Path(tmp) / "bench.sqlite3"
+        store = SqliteFtsStore(f"sqlite:///{path}")
         with Timer() as timer:
-            for i in range(0, len(posts), args.batch):
-                store.index(posts[i:i + args.batch])
-        print(f"indexed    {timer.rate(len(posts))}  batch={args.batch}")
-        size_mb = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 1e6
-        print(f"store size {size_mb:.1f} MB for {len(posts)} posts")
+            store.ensure_schema()  # on a kept file of an older schema: the migration
+        print(f"opened     in {timer.wall:.2f} s")
+        held = store.search(SearchQuery(size=0)).total
+        if held not in (0, args.docs):
+            sys.exit(f"{path} holds {held} posts, not {args.docs}: delete it or give another --store")
+        if held == 0:
+            first = build(store, args.docs, args.batch, random.Random(args.seed))
+            with Timer() as timer:
+                store.index(first)
+            print(f"re-indexed {timer.rate(len(first))}  (upsert of existing posts)")
+        size_mb = sum(f.stat().st_size for f in path.parent.glob(path.name + "*")) / 1e6
+        print(f"store size {size_mb:,.1f} MB for {args.docs} posts")
 
-        with Timer() as timer:
-            store.index(posts[: args.batch])
-        print(f"re-indexed {timer.rate(args.batch)}  (upsert of existing posts)")
+        rng = random.Random(args.seed + 1)
 
         def two_words() -> str:
             return "".join(rng.sample(query_words, 2))
+
+        def day(lo: int = 0, hi: int = 30) -> datetime:
+            return START + timedelta(days=rng.randrange(lo, hi))
 
         kinds: dict[str, Callable[[], SearchQuery]] = {
             "text (2 words, top 20)": lambda: SearchQuery(text=two_words()),
@@ -112,19 +159,33 @@ def main() -> None:
             "text + 3 facets + day histogram": lambda: SearchQuery(
                 text=two_words(), facets=["category", "source_id", "location_code"], histogram="day"),
             "filters only, newest first": lambda: SearchQuery(
-                categories=[rng.choice(CATEGORIES)], start=START + timedelta(days=rng.randrange(20)),
-                sort="time"),
+                categories=[rng.choice(CATEGORIES)], start=day(0, 20), sort="time"),
             "all posts, facets + histogram": lambda: SearchQuery(
                 facets=["category", "sentiment"], histogram="day", size=0),
+            "console page (5 facets + day histogram)": lambda: SearchQuery(
+                facets=CONSOLE_FACETS, histogram="day"),
+            "console page, a week of one category": lambda: SearchQuery(
+                start=(s := day(0, 23) + timedelta(hours=rng.randrange(24))), end=s + timedelta(days=7),
+                categories=[rng.choice(CATEGORIES)], histogram="day", facets=CONSOLE_FACETS),
+            "hour histogram, 2 days to the minute": lambda: SearchQuery(
+                start=(s := day(0, 28) + timedelta(minutes=rng.randrange(1440))), end=s + timedelta(days=2),
+                histogram="hour", facets=["sentiment"], size=0),
         }
         for make in kinds.values():  # warm the page cache and the segmenter first
-            for _ in range(20):
+            for _ in range(5):
                 store.search(make())
+        print(f"{'query kind':42s} {'p50 ms':>8s} {'p95 ms':>8s}  rate")
         for name, make in kinds.items():
             queries = [make() for _ in range(args.queries)]
-            with Timer() as timer:
-                hits = sum(store.search(q).total for q in queries)
-            print(f"queried    {timer.rate(len(queries))}  {name}; mean total {hits / len(queries):,.0f}")
+            timer, latencies, hits = Timer(), [], 0
+            for q in queries:
+                with timer:
+                    t0 = time.perf_counter()
+                    hits += store.search(q).total
+                    latencies.append((time.perf_counter() - t0) * 1000)
+            latencies.sort()
+            print(f"{name:42s} {percentile(latencies, 50):8.1f} {percentile(latencies, 95):8.1f}"
+                  f"  {timer.rate(len(queries))}; mean total {hits / len(queries):,.0f}", flush=True)
         store.close()
 
 
