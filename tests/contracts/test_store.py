@@ -1,10 +1,9 @@
-"""One behavioural suite for every search store: SQLite FTS5 always, Elasticsearch when
-YUQING_TEST_ES_URL points to a live server (the request bodies are checked without one in
-tests/storage/test_elastic_requests.py)."""
+"""One behavioural suite for every search store: SQLite FTS5, and Elasticsearch on a real 9.x node
+that tests/engines/elastic_node.py starts for the session (or the server YUQING_TEST_ES_URL names).
+The request bodies are also checked without a server in tests/storage/test_elastic_requests.py."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -14,11 +13,10 @@ from pathlib import Path
 import jieba
 import pytest
 
+from tests.engines.elastic_node import es_url  # noqa: F401 - the session fixture the "elastic" param uses
 from yuqing.clock import CN_TZ
 from yuqing.schemas import EnrichedPost, Location, Sentiment, Severity, Tags
 from yuqing.storage import SearchQuery, SearchStore, open_store
-
-ES_URL = os.environ.get("YUQING_TEST_ES_URL")
 
 
 def make_post(
@@ -131,11 +129,11 @@ def _sqlite_store(tmp_path: Path) -> Iterator[SearchStore]:
     store.close()
 
 
-def _elastic_store() -> Iterator[SearchStore]:
+def _elastic_store(url: str) -> Iterator[SearchStore]:
     from yuqing.storage.elastic import ElasticStore
 
-    assert ES_URL
-    store = ElasticStore(ES_URL, index_prefix=f"yuqing-test-{uuid.uuid4().hex[:8]}", refresh="wait_for")
+    # refresh=True: each write is searchable at once (wait_for would wait up to the 1 s refresh interval)
+    store = ElasticStore(url, index_prefix=f"yuqing-test-{uuid.uuid4().hex[:8]}", refresh=True)
     store.ensure_schema()
     yield store
     store.drop()
@@ -145,14 +143,14 @@ def _elastic_store() -> Iterator[SearchStore]:
 @pytest.fixture(
     params=[
         "sqlite",
-        pytest.param(
-            "elastic",
-            marks=[pytest.mark.es_live, pytest.mark.skipif(not ES_URL, reason="YUQING_TEST_ES_URL not set")],
-        ),
+        pytest.param("elastic", marks=pytest.mark.es_live),
     ]
 )
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchStore]:
-    yield from (_sqlite_store(tmp_path) if request.param == "sqlite" else _elastic_store())
+    if request.param == "sqlite":
+        yield from _sqlite_store(tmp_path)
+    else:
+        yield from _elastic_store(request.getfixturevalue("es_url"))
 
 
 @pytest.fixture
@@ -185,6 +183,13 @@ def test_every_word_required_with_operator_and(corpus: SearchStore) -> None:
 def test_words_match_whole_not_as_characters(corpus: SearchStore) -> None:
     assert ids(corpus, text="水") == []  # a character inside 自来水 is not a word of any post
     assert ids(corpus, text="地铁") == ["metro"]
+
+
+def test_latin_words_match_whatever_their_case(store: SearchStore) -> None:
+    content = "多个监测站PM2.5数值异常，APP无法查询。"
+    store.index([make_post("pm", "朝阳区PM2.5爆表", content, published=cn(1, 9))])
+    for text in ("pm2.5", "PM2.5", "Pm2.5 app"):
+        assert ids(store, text=text, operator="and") == ["pm"], text
 
 
 def test_title_weighs_more_than_content(store: SearchStore) -> None:
@@ -324,6 +329,12 @@ def test_get_returns_posts_in_the_order_asked_and_skips_unknown(corpus: SearchSt
     assert [p["id"] for p in got] == ["park", "water"]
     assert EnrichedPost.model_validate(got[1]) == CORPUS[0]
     assert corpus.get([]) == []
+
+
+def test_ensuring_the_schema_again_keeps_the_posts_searchable(corpus: SearchStore) -> None:
+    corpus.ensure_schema()  # what every process does at start, on a store that already exists
+    assert ids(corpus, text="自来水 浑浊", operator="and") == ["water"]
+    assert corpus.search(SearchQuery()).total == len(CORPUS)
 
 
 def test_an_empty_store_answers_empty(store: SearchStore) -> None:

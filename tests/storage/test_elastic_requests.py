@@ -1,6 +1,6 @@
 """The Elasticsearch store without a server: the mapping, the bulk and search bodies it generates,
 how it reads responses, and what it sends over HTTP (to a recording stand-in on 127.0.0.1).
-The live behaviour is tests/contracts/test_store.py with YUQING_TEST_ES_URL set."""
+The live behaviour is tests/contracts/test_store.py, on the Elasticsearch 9 node tests/engines starts."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from yuqing.storage import SearchQuery, StoreError
 from yuqing.storage.base import PostsRejected, is_word, query_terms
 from yuqing.storage.elastic import (
     TOKEN_ANALYZER,
+    TOKEN_FIELDS,
     ElasticStore,
     bulk_failures,
     bulk_operations,
@@ -28,6 +29,7 @@ from yuqing.storage.elastic import (
     index_name,
     index_settings,
     index_template,
+    mapping_update,
     parse_search_response,
     search_body,
 )
@@ -56,12 +58,26 @@ def _keys(value: Any) -> Iterator[str]:
 
 # --- mapping --------------------------------------------------------------------------------------
 
-def test_tokens_are_analyzed_by_whitespace_and_lowercase_only() -> None:
-    analyzer = index_settings()["analysis"]["analyzer"][TOKEN_ANALYZER]
-    assert analyzer == {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase"]}
+def test_tokens_are_analyzed_by_the_builtin_whitespace_analyzer_only() -> None:
+    assert TOKEN_ANALYZER == "whitespace"
+    assert "analysis" not in index_settings()  # no custom analyzer: nothing needed from analysis-common
     props = index_mappings()["properties"]
-    for field in ("title_tokens", "tokens_text"):
-        assert props[field] == {"type": "text", "analyzer": TOKEN_ANALYZER}
+    assert TOKEN_FIELDS == ("title_tokens", "tokens_text")
+    for field in TOKEN_FIELDS:
+        assert props[field] == {"type": "text", "analyzer": "whitespace"}
+
+
+def test_token_text_is_lowercased_in_documents_and_queries() -> None:
+    title, content = "PM2.5超标 Tesla门店", "居民称PM2.5数值异常。"
+    tokens = jieba.lcut(f"{title}\n{content}")
+    assert any(t != t.lower() for t in tokens)
+    doc = document(EnrichedPost(id="p", source_id="weibo", url="https://example.cn/p", title=title,
+                                content=content, published_at=T0, fetched_at=T0, tokens=tokens))
+    for field in TOKEN_FIELDS:
+        assert doc[field] == doc[field].lower() and doc[field]
+    assert "pm2.5" in doc["title_tokens"].split(" ")
+    body = search_body(SearchQuery(text="PM2.5 Tesla"), query_terms("PM2.5 Tesla"))
+    assert body["query"]["bool"]["must"][0]["multi_match"]["query"] == "pm2.5 tesla"
 
 
 def test_filter_fields_are_keywords_and_the_post_is_kept_unindexed() -> None:
@@ -287,8 +303,33 @@ def test_an_existing_index_gets_the_new_fields_of_the_mapping(serve: Serve) -> N
     store.ensure_schema()
     store.close()
     assert [(m, p) for m, p, _ in requests] == [
-        ("PUT", "/_index_template/yq-posts"), ("HEAD", "/yq-posts"), ("PUT", "/yq-posts/_mapping")]
+        ("PUT", "/_index_template/yq-posts"), ("HEAD", "/yq-posts"), ("GET", "/yq-posts/_mapping"),
+        ("PUT", "/yq-posts/_mapping")]
     assert json.loads(requests[-1][2]) == index_mappings()
+
+
+def test_an_index_made_with_the_former_custom_analyzer_keeps_it() -> None:
+    """An analyzer cannot change without a re-index; the former one (whitespace tokenizer, lowercase
+    filter) matches the lowercased token text the same, so an existing index keeps working."""
+    old = {"type": "text", "analyzer": "yuqing_tokens"}
+    update = mapping_update({"title_tokens": old, "tokens_text": old, "id": {"type": "keyword"}})
+    for field in TOKEN_FIELDS:
+        assert update["properties"][field] == old
+    assert {k: v for k, v in update["properties"].items() if k not in TOKEN_FIELDS} == {
+        k: v for k, v in index_mappings()["properties"].items() if k not in TOKEN_FIELDS}
+    assert mapping_update({}) == index_mappings()
+
+
+def test_ensure_schema_puts_the_mapping_with_the_analyzer_the_index_has(serve: Serve) -> None:
+    old = {"type": "text", "analyzer": "yuqing_tokens"}
+    current = {"yq-posts": {"mappings": {"properties": {"title_tokens": old, "tokens_text": old}}}}
+    url, requests = serve(overrides={"/yq-posts": (200, {"acknowledged": True}), "/_mapping": (200, current)})
+    store = ElasticStore(url, index_prefix="yq")
+    store.ensure_schema()
+    store.close()
+    method, path, body = requests[-1]
+    assert (method, path) == ("PUT", "/yq-posts/_mapping")
+    assert json.loads(body)["properties"]["tokens_text"] == old
 
 
 def test_refusals_become_one_line_store_errors(serve: Serve) -> None:

@@ -1,12 +1,18 @@
 """The Elasticsearch search store (official ``elasticsearch`` 9.x client).
 
 No Chinese analysis plugin is needed: the nlp stage already segmented each post with jieba, so the
-index holds the space-joined tokens (``title_tokens``, ``tokens_text``) under an analyzer that only
-splits on whitespace and lowercases; the query text is segmented with jieba the same way.
+index holds the space-joined tokens (``title_tokens``, ``tokens_text``), lowercased here, under the
+built-in ``whitespace`` analyzer, which only splits on whitespace; the query text is segmented with
+jieba the same way and lowercased too. No custom analyzer is defined, so the index needs nothing from
+the ``analysis-common`` module (a node without it, such as the test framework's, refuses a custom
+analyzer built from the ``whitespace`` tokenizer and ``lowercase`` filter). An index created with that
+former analyzer (``yuqing_tokens``) keeps it: it lowercases what is already lowercase, so it matches the
+same.
 
 The request bodies are built by the pure functions below (``index_template``, ``bulk_operations``,
 ``search_body``, ``parse_search_response``) so they are tested without a server; the live suite
-runs when ``YUQING_TEST_ES_URL`` is set.
+runs against a real Elasticsearch 9 node that tests/engines/elastic_node.py starts (or the server
+``YUQING_TEST_ES_URL`` names).
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from yuqing.storage.base import (
     split_title_tokens,
 )
 
-TOKEN_ANALYZER = "yuqing_tokens"
+TOKEN_ANALYZER = "whitespace"  # built in: splits on whitespace only; the token text is lowercased here
+TOKEN_FIELDS = ("title_tokens", "tokens_text")
 TITLE_BOOST = 3
 FACET_FIELDS: dict[str, str] = {
     "source_id": "source_id", "category": "category", "location_code": "location_codes",
@@ -51,12 +58,13 @@ def index_settings() -> dict[str, Any]:
     return {
         "number_of_shards": 1,
         "auto_expand_replicas": "0-1",  # green on a single node, one replica once a second node joins
-        "analysis": {
-            "analyzer": {
-                TOKEN_ANALYZER: {"type": "custom", "tokenizer": "whitespace", "filter": ["lowercase"]},
-            },
-        },
     }
+
+
+def token_text(tokens: Sequence[str]) -> str:
+    """What a token field holds or a query matches: the words space-joined and lowercased (the
+    ``whitespace`` analyzer does not lowercase), so 'PM2.5' and 'pm2.5' are the same word."""
+    return index_text(tokens).lower()
 
 
 def index_mappings() -> dict[str, Any]:
@@ -83,6 +91,18 @@ def index_mappings() -> dict[str, Any]:
     }
 
 
+def mapping_update(current: dict[str, Any]) -> dict[str, Any]:
+    """The mapping to put on an existing index whose mapping is ``current`` (its ``properties``): the
+    token fields keep the analyzer they were created with, which cannot change without a re-index (the
+    former ``yuqing_tokens`` also splits on whitespace, and lowercases what is lowercased already)."""
+    mappings = index_mappings()
+    for field in TOKEN_FIELDS:
+        analyzer = current.get(field, {}).get("analyzer")
+        if analyzer:
+            mappings["properties"][field] = {**mappings["properties"][field], "analyzer": analyzer}
+    return mappings
+
+
 def index_template(prefix: str) -> dict[str, Any]:
     return {
         "index_patterns": [f"{index_name(prefix)}*"],
@@ -99,8 +119,8 @@ def document(post: EnrichedPost) -> dict[str, Any]:
     return {
         "id": post.id,
         "post": post.model_dump(mode="json"),
-        "title_tokens": index_text(title_tokens),
-        "tokens_text": index_text(body_tokens),
+        "title_tokens": token_text(title_tokens),
+        "tokens_text": token_text(body_tokens),
         "published_at": post_time(post).isoformat(),
         "fetched_at": post.fetched_at.isoformat(),
         "source_id": post.source_id,
@@ -167,7 +187,7 @@ def search_body(query: SearchQuery, terms: Sequence[str]) -> dict[str, Any]:
     bool_query: dict[str, Any] = {"filter": _filters(query)}
     if terms:
         bool_query["must"] = [{"multi_match": {
-            "query": " ".join(terms),
+            "query": token_text(terms),
             "fields": [f"title_tokens^{TITLE_BOOST}", "tokens_text"],
             "type": "cross_fields",
             "operator": query.operator,
@@ -267,8 +287,11 @@ class ElasticStore:
         with self._errors("creating the index template"):
             self.client.indices.put_index_template(name=self.index_name, body=index_template(self.prefix))
         if self.index_exists():
+            with self._errors("reading the mapping"):
+                response = self.client.indices.get_mapping(index=self.index_name)
+            current = _properties(dict(response))
             with self._errors("updating the mapping (a changed field needs a re-index)"):
-                self.client.indices.put_mapping(index=self.index_name, body=index_mappings())
+                self.client.indices.put_mapping(index=self.index_name, body=mapping_update(current))
             return
         with self._errors("creating the index"):
             try:
@@ -324,6 +347,16 @@ class ElasticStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _properties(response: dict[str, Any]) -> dict[str, Any]:
+    """The field mappings in a get-mapping response (``{index: {"mappings": {"properties": …}}}``)."""
+    for entry in response.values():
+        if isinstance(entry, dict):
+            properties = entry.get("mappings", {}).get("properties")
+            if isinstance(properties, dict):
+                return properties
+    return {}
 
 
 def _reason(body: Any) -> str:
