@@ -92,9 +92,10 @@ def health(
         else:
             errors = ", ".join(f"{k}={v}" for k, v in row.errors_last_day.items()) or "-"
             last = row.last_success_at.isoformat(timespec="seconds") if row.last_success_at else "never"
+            why = f"  — {row.reason}" if row.reason else ""
             typer.echo(
                 f"{row.source_id:<24} {row.status:<9} last ok {last}  items 1h={row.items_last_hour} "
-                f"24h={row.items_last_day}  errors 24h: {errors}"
+                f"24h={row.items_last_day}  errors 24h: {errors}{why}"
             )
 
 

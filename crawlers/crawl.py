@@ -265,3 +265,30 @@ def crawl_round(
         recorder.session.close()
         raise
     return recorder.finish(clock.now())
+
+
+def record_failure(db: Database, source: Source, started: datetime, finished: datetime, reason: str) -> None:
+    """A crawl that failed outright: a run with a ``crawler_crashed`` problem, so health shows it."""
+    with db.transaction() as session:
+        session.add(
+            CrawlRun(
+                source_id=source.id,
+                started_at=started,
+                finished_at=finished,
+                pages=0,
+                items_found=0,
+                items_new=0,
+                items_updated=0,
+                errors={"crawler_crashed": 1},
+            )
+        )
+        session.add(
+            CrawlProblem(
+                source_id=source.id,
+                at=finished,
+                kind="crawler_crashed",
+                url=None,
+                reason=valid_unicode(reason)[0][:2000],
+            )
+        )
+        source_state(session, source).last_run_at = finished

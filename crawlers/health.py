@@ -17,6 +17,7 @@ from crawlers.config import Source
 from crawlers.models import CrawlProblem, CrawlRun, CrawlSourceState
 
 HealthStatus = Literal["ok", "silent", "failing", "never_run"]
+FAILING_AFTER_RUNS = 3  # consecutive runs that yield no item and only problems make a source failing
 
 
 class ProblemSample(BaseModel):
@@ -41,6 +42,7 @@ class SourceHealth(BaseModel):
     errors_last_day: dict[str, int] = Field(default_factory=dict, description="problem kind -> count")
     silent: bool = Field(default=False, description="used to yield items, none for longer than silent_after")
     silent_after_seconds: int
+    reason: str | None = Field(default=None, description="why the source is failing (or silent)")
     recent_problems: list[ProblemSample] = Field(default_factory=list)
 
 
@@ -87,6 +89,22 @@ def source_health(
         failing = state.last_run_at is not None and (
             state.last_success_at is None or state.last_success_at < state.last_run_at
         )
+        reason = None
+        if failing:
+            reason = "the last run fetched nothing" + _kinds(errors.get(state.source_id))
+        else:
+            runs = session.scalars(
+                select(CrawlRun)
+                .where(CrawlRun.source_id == state.source_id)
+                .order_by(CrawlRun.finished_at.desc(), CrawlRun.id.desc())
+                .limit(FAILING_AFTER_RUNS)
+            ).all()
+            if len(runs) == FAILING_AFTER_RUNS and all(not r.items_found and r.errors for r in runs):
+                failing = True
+                kinds: Counter[str] = Counter()
+                for run in runs:
+                    kinds.update(run.errors)
+                reason = f"no item in the last {FAILING_AFTER_RUNS} runs, only problems" + _kinds(kinds)
         status: HealthStatus = (
             "never_run"
             if state.last_run_at is None
@@ -112,6 +130,7 @@ def source_health(
                 errors_last_day=dict(errors.get(state.source_id, {})),
                 silent=silent,
                 silent_after_seconds=state.silent_after_s,
+                reason=reason if failing else None,
                 recent_problems=[
                     ProblemSample(at=p.at, kind=p.kind, url=p.url, reason=p.reason) for p in samples
                 ],
@@ -131,3 +150,9 @@ def source_health(
         if s.id not in known
     )
     return sorted(result, key=lambda h: h.source_id)
+
+
+def _kinds(counts: Counter[str] | dict[str, int] | None) -> str:
+    if not counts:
+        return ""
+    return ": " + ", ".join(f"{kind} ×{n}" for kind, n in sorted(counts.items()))
