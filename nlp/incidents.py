@@ -652,8 +652,8 @@ def _locations(members: list[Member]) -> list[Location]:
         return []
     names = {loc.code: loc for m in members for loc in m.locations}
 
-    def support(code: str) -> int:
-        return sum(v for c, v in votes.items() if c == code or is_ancestor(code, c))
+    supports = {code: sum(v for c, v in votes.items() if c.startswith(code)) for code in votes}
+    support = supports.__getitem__  # a code's votes and its descendants' (``is_ancestor``)
 
     ranked = sorted(votes, key=lambda c: (-support(c), -len(c), c))
     chosen: list[str] = []

@@ -1,11 +1,18 @@
 """The incidents stage: posts.enriched → incidents.
 
 Files every relevant post into an incident (``nlp.incidents``), writes the incident (``IncidentRow``),
-its membership (``IncidentPost``) and the post's clustering record (``nlp.incident_state``) in one
-transaction, then sends the incident (key = incident id). The incident is sent again, with a version
-one higher, each time it changes; a re-delivered post changes nothing and re-sends the same version,
-so a crash between the database write and the send loses nothing. Irrelevant posts are skipped, and so
-are posts of incidents already closed (quiet for a window): they were counted there.
+its membership (``IncidentPost``) and the post's clustering record (``nlp.incident_state``), then sends
+the incident (key = incident id). The incident is sent again, with a version one higher, each time it
+changes; a re-delivered post changes nothing and re-sends the same version, so a crash between the
+database write and the send loses nothing. Irrelevant posts are skipped, and so are posts of incidents
+already closed (quiet for a window): they were counted there.
+
+A polled batch is handled as a batch: its posts are parsed once and looked up in closed incidents with
+one query (``prepare_batch``), filed one by one, and their changes are written in one transaction (the
+last state of each incident and post) and only then sent (``on_batch_done``, before the offsets are
+committed). A write that fails on the database connection is retried by re-delivering the batch; one
+that fails on a record is retried change by change, and the message whose record fails is dead-lettered.
+Outside a polled batch (``handle`` alone) each change is written before ``handle`` returns it.
 
 At start the stage rebuilds its clustering from the database: the incidents whose newest post is
 within the window of the newest incident, with their members' records and signatures. The clustering
@@ -14,14 +21,18 @@ is one process's memory, so run one incidents process (one member of its consume
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Row, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from nlp.dedup import Signature
 from nlp.incident_state import IncidentMemberState
@@ -30,10 +41,13 @@ from yuqing.bus import Bus, Message, open_bus
 from yuqing.clock import Clock
 from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database, open_database
-from yuqing.schemas import EnrichedPost
+from yuqing.schemas import EnrichedPost, Incident
 from yuqing.settings import Settings
 from yuqing.topology import Topics
 from yuqing.worker import Output, RetryableError, Worker
+
+log = logging.getLogger(__name__)
+_CHUNK = 500  # ids in one IN (...)
 
 
 class IncidentsWorker(Worker):
@@ -46,6 +60,10 @@ class IncidentsWorker(Worker):
         super().__init__(bus, clock)
         self.db = db
         self.tracker = tracker or IncidentTracker()
+        self._ready: dict[tuple[str, int, int], EnrichedPost] = {}
+        self._closed: set[str] = set()  # posts of this batch that are in closed incidents
+        self._looked_up: set[str] = set()  # posts of this batch looked up in closed incidents
+        self._pending: list[tuple[Message, Change, Output]] | None = None  # a batch's changes, unsaved
         self.restore()
 
     def restore(self) -> int:
@@ -71,73 +89,172 @@ class IncidentsWorker(Worker):
             with self.db.transaction() as s:
                 s.execute(delete(IncidentMemberState).where(IncidentMemberState.incident_id.in_(chunk)))
 
+    def prepare_batch(self, batch: Sequence[Message]) -> None:
+        """Parse the batch's posts once and find, in one query, which of them are in closed incidents;
+        from here to ``on_batch_done`` changes are kept to be written and sent together."""
+        self._ready, self._closed, self._looked_up = {}, set(), set()
+        self._pending = None
+        for message in batch:
+            try:
+                post = EnrichedPost.model_validate_json(message.value)
+            except ValidationError:
+                continue  # handle() raises on it, and the base class dead-letters it
+            self._ready[(message.topic, message.partition, message.offset)] = post
+        known = self.tracker.post_cluster
+        wanted = {p.id for p in self._ready.values() if p.tags.relevant and p.id not in known}
+        try:
+            self._closed = self._in_closed_incidents(wanted)
+        except OperationalError as exc:
+            raise RetryableError(f"database: {exc}") from exc
+        self._looked_up = wanted
+        self._pending = []
+
     def handle(self, message: Message) -> Iterable[Output] | None:
-        post = EnrichedPost.model_validate_json(message.value)
-        if post.id not in self.tracker.post_cluster and self._in_closed_incident(post.id):
+        post = self._ready.pop((message.topic, message.partition, message.offset), None)
+        if post is None:
+            post = EnrichedPost.model_validate_json(message.value)
+        if post.id not in self.tracker.post_cluster and post.tags.relevant and self._is_closed(post.id):
             return None  # counted already, in an incident that has gone quiet since
         change = self.tracker.add(post)
         if change is None:
             return None
-        self._save(change)
-        return [Output(Topics.INCIDENTS, change.incident, key=change.incident.id)]
+        out = Output(Topics.INCIDENTS, change.incident, key=change.incident.id)
+        if self._pending is not None:  # written and sent with the batch (on_batch_done)
+            self._pending.append((message, change, out))
+            return None
+        self._save([change])
+        return [out]
 
-    def _in_closed_incident(self, post_id: str) -> bool:
+    def on_batch_done(self) -> None:
+        """Write the batch's changes in one transaction, then send them (offsets are committed after)."""
+        pending, self._pending = self._pending or [], None
+        self._ready, self._closed, self._looked_up = {}, set(), set()
+        if not pending:
+            return
+        try:
+            self._save([change for _, change, _ in pending])
+            sendable = pending
+        except RetryableError:
+            raise  # the batch is re-delivered: its posts are known now and re-send their incidents
+        except Exception as exc:  # noqa: BLE001 - a record the database refuses: find it, one by one
+            log.warning("incidents: batch write failed, writing change by change: %s", exc)
+            sendable = []
+            for item in pending:
+                message, change, _ = item
+                try:
+                    self._save([change])
+                except RetryableError:
+                    raise
+                except Exception as one:  # noqa: BLE001 - this message's record
+                    self._dead_letter(message, one)
+                else:
+                    sendable.append(item)
+        for _, _, out in sendable:
+            self.producer.send(out.topic, out.value, key=out.key)
+        self.producer.flush()
+
+    def _is_closed(self, post_id: str) -> bool:
+        if post_id in self._looked_up:
+            return post_id in self._closed
+        try:
+            return bool(self._in_closed_incidents({post_id}))
+        except OperationalError as exc:
+            raise RetryableError(f"database: {exc}") from exc
+
+    def _in_closed_incidents(self, post_ids: set[str]) -> set[str]:
+        """Which of these posts (none in the tracker) are members of an incident: a closed one."""
+        if not post_ids:
+            return set()
+        ids = sorted(post_ids)
+        found: set[str] = set()
         with self.db.session() as s:
-            return (
-                s.scalar(select(IncidentPost.incident_id).where(IncidentPost.post_id == post_id).limit(1))
-                is not None
-            )
+            for i in range(0, len(ids), _CHUNK):
+                chunk = ids[i : i + _CHUNK]
+                found.update(s.scalars(select(IncidentPost.post_id).where(IncidentPost.post_id.in_(chunk))))
+        return found
 
-    def _save(self, change: Change) -> None:
-        inc, member, sig = change.incident, change.member, change.signature
+    def _save(self, changes: Sequence[Change]) -> None:
+        """Write the last state of each incident and each post's membership and record, in one transaction
+        of three statements (upserts, each over all the rows)."""
+        incidents = {c.incident.id: c.incident for c in changes}
+        records = {c.member.post_id: c for c in changes}
         now = self.clock.now()
         try:
             with self.db.transaction() as s:
-                row = s.get(IncidentRow, inc.id)
-                if row is None:
-                    row = IncidentRow(id=inc.id)
-                    s.add(row)
-                row.title = inc.title
-                row.keywords = inc.keywords
-                row.first_seen = inc.first_seen
-                row.last_seen = inc.last_seen
-                row.category = inc.category
-                row.department_type = inc.department_type
-                row.severity = inc.severity.level
-                row.severity_triggers = inc.severity.triggers
-                row.locations = [loc.model_dump() for loc in inc.locations]
-                row.location_code = inc.locations[0].code if inc.locations else None
-                row.post_count = inc.post_count
-                row.source_count = inc.source_count
-                row.heat = inc.heat
-                row.burst = inc.burst
-                row.negative_share = inc.negative_share
-                row.anger_share = inc.anger_share
-                row.kind = inc.kind
-                row.version = inc.version
-                row.updated_at = now
-                s.flush()
-                if s.get(IncidentPost, (inc.id, member.post_id)) is None:
-                    s.add(
-                        IncidentPost(
-                            incident_id=inc.id,
-                            post_id=member.post_id,
-                            added_at=now,
-                            duplicate_of=member.duplicate_of,
-                        )
-                    )
-                state = s.get(IncidentMemberState, member.post_id)
-                if state is None:
-                    state = IncidentMemberState(post_id=member.post_id)
-                    s.add(state)
-                state.incident_id = inc.id
-                state.at = member.at
-                state.minhash = sig.hashvalues_bytes()
-                state.numbers = sorted(sig.numbers)
-                state.places = sorted(sig.places)
-                state.member = member.to_state()
+                insert = _insert_for(s)
+                rows = [_incident_row(inc, now) for inc in incidents.values()]
+                stmt = insert(IncidentRow.__table__)
+                fields = [k for k in rows[0] if k != "id"]
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["id"], set_={k: stmt.excluded[k] for k in fields}
+                    ),
+                    rows,
+                )
+                links = [
+                    {
+                        "incident_id": c.incident.id,
+                        "post_id": post_id,
+                        "added_at": now,
+                        "duplicate_of": c.member.duplicate_of,
+                    }
+                    for post_id, c in records.items()
+                ]
+                s.execute(insert(IncidentPost.__table__).on_conflict_do_nothing(), links)
+                states = [
+                    {
+                        "post_id": post_id,
+                        "incident_id": c.incident.id,
+                        "at": c.member.at,
+                        "minhash": c.signature.hashvalues_bytes(),
+                        "numbers": sorted(c.signature.numbers),
+                        "places": sorted(c.signature.places),
+                        "member": c.member.to_state(),
+                    }
+                    for post_id, c in records.items()
+                ]
+                stmt = insert(IncidentMemberState.__table__)
+                s.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["post_id"],
+                        set_={k: stmt.excluded[k] for k in states[0] if k != "post_id"},
+                    ),
+                    states,
+                )
         except OperationalError as exc:
             raise RetryableError(f"database: {exc}") from exc
+
+
+def _insert_for(s: Session) -> Any:
+    """The INSERT … ON CONFLICT construct of the session's database (SQLite or PostgreSQL)."""
+    if s.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
+def _incident_row(inc: Incident, now: datetime) -> dict[str, Any]:
+    return {
+        "id": inc.id,
+        "title": inc.title,
+        "keywords": inc.keywords,
+        "first_seen": inc.first_seen,
+        "last_seen": inc.last_seen,
+        "category": inc.category,
+        "department_type": inc.department_type,
+        "severity": inc.severity.level,
+        "severity_triggers": inc.severity.triggers,
+        "locations": [loc.model_dump() for loc in inc.locations],
+        "location_code": inc.locations[0].code if inc.locations else None,
+        "post_count": inc.post_count,
+        "source_count": inc.source_count,
+        "heat": inc.heat,
+        "burst": inc.burst,
+        "negative_share": inc.negative_share,
+        "anger_share": inc.anger_share,
+        "kind": inc.kind,
+        "version": inc.version,
+        "updated_at": now,
+    }
 
 
 def _stored_incidents(rows: Sequence[Row[Any]]) -> Iterator[StoredIncident]:
