@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth.sessions import SessionCodec
 from api.deps import AppState, default_store_factory
@@ -72,6 +73,10 @@ def create_app(
     install_problem_handlers(app)
 
     app.add_middleware(BrowserSessionMiddleware, codec=state.codec)
+    if settings.trusted_proxy_list:
+        # outermost: the session cookie's Secure flag and the login rate limit see the client's scheme and
+        # address, taken from X-Forwarded-Proto/-For only when the peer is a trusted proxy
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
     app.include_router(live_router, prefix="/api")  # before /api/alerts/{alert_id}
     app.include_router(api_router)

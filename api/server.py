@@ -25,8 +25,9 @@ def build_server(settings: Settings, host: str, port: int) -> uvicorn.Server:
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        # X-Forwarded-For/-Proto are believed only from YUQING_TRUSTED_PROXIES, by the app itself
+        # (api.main); uvicorn's own handling would trust 127.0.0.1, i.e. any client on this host
+        proxy_headers=False,
         lifespan="on",
     )
     return uvicorn.Server(config)

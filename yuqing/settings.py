@@ -6,6 +6,7 @@ this module only says where things are and how to reach the external systems.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from functools import lru_cache
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
                                  "the console URL's host")
     api_port: int | None = Field(default=None, ge=1, le=65535, description="default: the console URL's port")
     secret_key: str = Field(default="", description="Signs sessions; generated into data_dir if empty")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs / CIDR networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto the API believes; empty: none (the peer's address is the client's)",
+    )
     sources_dir: Path = Field(default=PROJECT_ROOT / "crawlers" / "sources")
     rules_file: Path = Field(default=PROJECT_ROOT / "alerting" / "config" / "rules.yaml")
     departments_file: Path = Field(default=PROJECT_ROOT / "alerting" / "config" / "departments.yaml")
@@ -109,6 +115,27 @@ class Settings(BaseSettings):
         if v and not (v.startswith("sqlite") or v.startswith("postgresql")):
             raise ValueError(f"YUQING_DB_URL={v!r}: use sqlite:///path or postgresql+psycopg://user@host/db")
         return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, v: str) -> str:
+        for entry in (e.strip() for e in v.split(",")):
+            if not entry:
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network "
+                    "(e.g. 10.0.0.5,10.1.0.0/16)"
+                ) from None
+        return v
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies' addresses and networks (``10.1.2.3/16`` as ``10.1.0.0/16``)."""
+        entries = [e.strip() for e in self.trusted_proxies.split(",") if e.strip()]
+        return [str(ipaddress.ip_network(e, strict=False)) if "/" in e else e for e in entries]
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from api.auth import passwords
+from api.auth import passwords, users
 from api.main import create_app
 from yuqing.clock import FakeClock
 from yuqing.db.session import Database
@@ -33,8 +33,10 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2's test profile: the same code path, milliseconds instead of a second per hash."""
+    """Argon2's test profile: the same code path, milliseconds instead of a second per hash (also for the
+    dummy hash an unknown user name is checked against)."""
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    monkeypatch.setattr(users, "_DUMMY_HASH", passwords.hash_password("not-a-real-password"))
 
 
 @pytest.fixture
