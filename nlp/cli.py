@@ -12,6 +12,8 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from yuqing.safe_input import JsonLimitError, loads_bounded, valid_unicode, valid_unicode_deep
+
 nlp_app = typer.Typer(
     help="Tag texts (relevance, category, sentiment, emotion, severity, place).", no_args_is_help=True
 )
@@ -23,12 +25,18 @@ class LineError(ValueError):
     """One input line cannot be classified; the message says why."""
 
 
-def _parse(line: str) -> tuple[Any, str, str | None]:
-    """(id, text, source region) of one input line."""
+MAX_LINE_BYTES = 8 * 1024 * 1024
+MAX_LINE_DEPTH = 32
+
+
+def _parse(line: str) -> tuple[Any, str, str | None, int]:
+    """(id, text, source region, invalid characters replaced) of one input line."""
     try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise LineError(f"not JSON: {exc.msg} at column {exc.colno}") from None
+        obj = loads_bounded(line, max_bytes=MAX_LINE_BYTES, max_depth=MAX_LINE_DEPTH)
+    except JsonLimitError as exc:  # not JSON, too large, or nested too deeply (a 100,000-deep array)
+        raise LineError(str(exc)) from None
+    # lone surrogates (\ud800) cannot be written out: replaced at the door, the line is still classified
+    obj, replaced = valid_unicode_deep(obj, nul=False) if isinstance(obj, dict) else (obj, 0)
     if not isinstance(obj, dict):
         raise LineError("expected a JSON object with id and text")
     text = obj.get("text")
@@ -37,7 +45,7 @@ def _parse(line: str) -> tuple[Any, str, str | None]:
     if not isinstance(text, str):
         raise LineError("text must be a string")
     region = obj.get("region")
-    return obj.get("id"), text, region if isinstance(region, str) else None
+    return obj.get("id"), text, region if isinstance(region, str) else None, replaced
 
 
 def _salvage_id(line: str) -> Any:
@@ -56,12 +64,32 @@ def _load_gazetteer() -> Any:
     return Gazetteer.load()
 
 
-def _batches(lines: Iterable[bytes], size: int) -> Iterator[list[str]]:
-    it = iter(lines)
+def _batches(lines: Iterable[bytes], size: int) -> Iterator[list[tuple[int, str]]]:
+    """Batches of (line number, text) of the non-empty lines."""
+    it = enumerate(lines, start=1)
     while batch := list(islice(it, size)):
-        decoded = (b.decode("utf-8", errors="replace").strip() for b in batch)
-        if kept := [s for s in decoded if s]:
+        decoded = ((n, b.decode("utf-8", errors="replace").strip()) for n, b in batch)
+        if kept := [(n, s) for n, s in decoded if s]:
             yield kept
+
+
+def _dumps(record: dict[str, Any]) -> str:
+    return json.dumps(valid_unicode_deep(record)[0], ensure_ascii=False)
+
+
+def _tag_all(tagger: Any, good: list[tuple[Any, ...]]) -> list[Any]:
+    """Tags for the parsed lines; when the batch fails, line by line, so one line cannot fail the others
+    (a line that fails alone gets its exception instead of tags)."""
+    try:
+        return list(tagger.tag_many([p[1] for p in good], [p[4] for p in good]))
+    except Exception:  # noqa: BLE001 - retried one by one below
+        out: list[Any] = []
+        for p in good:
+            try:
+                out.extend(tagger.tag_many([p[1]], [p[4]]))
+            except Exception as exc:  # noqa: BLE001 - this line gets an error line
+                out.append(exc)
+        return out
 
 
 def classify_stream(
@@ -72,26 +100,39 @@ def classify_stream(
     from nlp.tokenize import clean_text, segment
 
     failures = 0
+
+    def fail(number: int, line: str, ident: Any, reason: str) -> None:
+        nonlocal failures
+        failures += 1
+        ident = valid_unicode_deep(ident)[0]
+        err.write(f"yuqing nlp classify: line {number} with id {ident!r}: {valid_unicode(reason)[0]}\n")
+        out.write(_dumps({"id": ident, "line": number, "error": reason}) + "\n")
+
     for batch in _batches(lines, batch_size):
         parsed: list[tuple[Any, str, str | None, bool, list[str]] | LineError] = []
-        for line in batch:
+        for number, line in batch:
             try:
-                ident, text, region = _parse(line)
+                ident, text, region, replaced = _parse(line)
+                if replaced:
+                    err.write(f"yuqing nlp classify: line {number} with id {ident!r}: {replaced} lone "
+                              "surrogate(s) replaced with U+FFFD; classified\n")
                 clean, truncated = clean_text(text)
                 parsed.append((ident, clean, region, truncated, segment(clean)))
             except LineError as exc:
                 parsed.append(exc)
+            except Exception as exc:  # noqa: BLE001 - one bad line never ends the run
+                parsed.append(LineError(f"cannot read this line: {type(exc).__name__}: {exc}"))
         good = [p for p in parsed if not isinstance(p, LineError)]
-        tags = iter(tagger.tag_many([p[1] for p in good], [p[4] for p in good]))
-        for line, item in zip(batch, parsed, strict=True):
+        tags = iter(_tag_all(tagger, good))
+        for (number, line), item in zip(batch, parsed, strict=True):
             if isinstance(item, LineError):
-                failures += 1
-                ident = _salvage_id(line)
-                err.write(f"yuqing nlp classify: line with id {ident!r}: {item}\n")
-                out.write(json.dumps({"id": ident, "error": str(item)}, ensure_ascii=False) + "\n")
+                fail(number, line, _salvage_id(line), str(item))
                 continue
             ident, clean, region, truncated, tokens = item
             t = next(tags)
+            if isinstance(t, Exception):
+                fail(number, line, ident, f"cannot classify: {type(t).__name__}: {t}")
+                continue
             if gazetteer is not None and clean:
                 try:
                     t.locations = gazetteer.resolve(clean, tokens, region)
@@ -113,7 +154,7 @@ def classify_stream(
                 "truncated": truncated,
                 "model_version": t.model_version,
             }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(_dumps(record) + "\n")
         out.flush()
     return failures
 

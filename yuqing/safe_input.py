@@ -316,27 +316,29 @@ def _depth_exceeds(data: Any, max_depth: int) -> bool:
 # -- text -----------------------------------------------------------------------------------------
 
 _INVALID_TEXT = re.compile("[\ud800-\udfff\x00]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-def valid_unicode(text: str) -> tuple[str, int]:
-    """The text with lone surrogates (``\\ud800`` from JSON) and NUL replaced by U+FFFD, and how many."""
-    return _INVALID_TEXT.subn("\ufffd", text)
+def valid_unicode(text: str, *, nul: bool = True) -> tuple[str, int]:
+    """The text with lone surrogates (``\\ud800`` from JSON) and, unless ``nul=False``, NUL replaced by
+    U+FFFD, and how many were replaced."""
+    return (_INVALID_TEXT if nul else _SURROGATES).subn("\ufffd", text)
 
 
-def valid_unicode_deep(value: Any) -> tuple[Any, int]:
+def valid_unicode_deep(value: Any, *, nul: bool = True) -> tuple[Any, int]:
     """``valid_unicode`` over every string (keys too) in nested dicts and lists."""
     if isinstance(value, str):
-        return valid_unicode(value)
+        return valid_unicode(value, nul=nul)
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         total = 0
         for key, item in value.items():
-            new_key, a = valid_unicode_deep(key)
-            new_item, b = valid_unicode_deep(item)
+            new_key, a = valid_unicode_deep(key, nul=nul)
+            new_item, b = valid_unicode_deep(item, nul=nul)
             out[new_key] = new_item
             total += a + b
         return out, total
     if isinstance(value, list):
-        items = [valid_unicode_deep(v) for v in value]
+        items = [valid_unicode_deep(v, nul=nul) for v in value]
         return [v for v, _ in items], sum(n for _, n in items)
     return value, 0

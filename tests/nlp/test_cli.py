@@ -169,3 +169,43 @@ def test_a_failing_place_lookup_keeps_the_line(tagger: Tagger) -> None:
     assert failures == 0
     assert result["id"] == "g" and result["locations"] == [] and result["category"]
     assert "index missing" in err.getvalue()
+
+
+def test_hostile_lines_get_an_error_line_or_are_repaired_and_the_run_goes_on(tagger: Tagger) -> None:
+    lines: list[str | bytes] = [
+        '{"id": "before", "text": "小区停水三天无人处理"}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"id": "deep", "text": ' + '{"a": ' * 100_000 + "1" + "}" * 100_000 + "}",
+        '{"id": "surrogate", "text": "路灯坏了\\ud800三天"}',
+        '{"id": "\\udfff", "text": "孤立的低位代理项"}',
+        "not json",
+        '{"id": "after", "text": "化工厂爆炸致3人死亡"}',
+    ]
+    results, err, failures = run_classify(tagger, lines)
+    assert len(results) == len(lines)
+    assert [r.get("line") for r in results if "error" in r] == [2, 3, 6]
+    assert failures == 3
+    assert "nested deeper" in results[1]["error"] and "nested deeper" in results[2]["error"]
+    assert results[2]["id"] == "deep" and results[1]["id"] is None
+    assert results[5]["error"].startswith("not JSON")
+    assert results[0]["id"] == "before" and results[0]["relevant"] is True
+    assert results[6]["id"] == "after" and results[6]["severity"] == "较大"
+    assert results[3]["id"] == "surrogate" and "error" not in results[3]
+    assert results[4]["id"] == "\ufffd" and "error" not in results[4]
+    assert "line 4 with id 'surrogate': 1 lone surrogate(s) replaced" in err
+    assert "Traceback" not in err
+
+
+def test_classify_command_survives_a_deep_array_and_a_lone_surrogate() -> None:
+    stdin = "\n".join([
+        '{"id": "a", "text": "公交车晚点严重"}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"id": "b", "text": "\\ud800"}',
+        '{"id": "c", "text": "医院排队太久"}',
+    ]) + "\n"
+    result = runner.invoke(app, ["nlp", "classify"], input=stdin)
+    assert result.exit_code == 1  # one line could not be classified
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("id") for r in out] == ["a", None, "b", "c"]
+    assert "error" in out[1] and out[1]["line"] == 2
+    assert all("error" not in out[i] for i in (0, 2, 3))
