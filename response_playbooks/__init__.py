@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from yuqing.safe_input import ConfigFileError, load_yaml_file
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
 
 Phase = Literal["研判", "回应", "督办", "效果评估"]
@@ -88,10 +88,10 @@ def load_playbooks(folder: Path | None = None) -> list[Playbook]:
     books: list[Playbook] = []
     for path in sorted(folder.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml_file(path, what="playbook")  # the project's safe loader: bounded, UTF-8
             books.append(Playbook.model_validate(data))
-        except yaml.YAMLError as exc:
-            raise PlaybookError(f"{path.name}: not valid YAML: {exc}") from None
+        except ConfigFileError as exc:
+            raise PlaybookError(str(exc)) from None
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "(top)"

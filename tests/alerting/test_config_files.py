@@ -18,6 +18,7 @@ from alerting.calendar import CalendarError, read_overrides
 from alerting.clocks import Policies, PolicyError
 from alerting.directory import Directory, DirectoryError
 from alerting.rules import RulesError, RulesFile, load_config
+from response_playbooks import PlaybookError, load_playbooks
 from tests.conftest import prepare_schema
 from yuqing.cli.main import app
 from yuqing.db.session import make_engine
@@ -140,6 +141,12 @@ def test_every_alerting_config_reader_uses_the_safe_loader(tmp_path: Path) -> No
             with pytest.raises(error) as info:
                 load(path)
             assert str(path) in str(info.value) and "\n" not in str(info.value)
+        folder = tmp_path / f"playbooks-{path.stem}"
+        folder.mkdir()
+        (folder / "default.yaml").write_bytes(path.read_bytes())
+        with pytest.raises(PlaybookError) as info:
+            load_playbooks(folder)
+        assert "default.yaml" in str(info.value) and "\n" not in str(info.value)
 
 
 @pytest.fixture
