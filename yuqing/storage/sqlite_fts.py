@@ -6,7 +6,12 @@
   so a province code finds the posts of its cities and counties with one indexed lookup;
 - ``documents_fts``: FTS5 over the space-joined tokens of the title and of the content. The
   ``unicode61`` tokenizer splits on blanks and punctuation only, so a Chinese word the nlp stage
-  segmented stays one token and matches whole; ranking is BM25 with the title weighted higher.
+  segmented stays one token and matches whole; ranking is BM25 with the title weighted higher;
+- ``rollup``: how many posts each hour holds, in all (field ``''``) and per value of every facet field,
+  kept in the same transaction as the documents. A query without text or filters (other than a time
+  range) reads its total, facets and histogram there: the whole hours of its range from the rollup, the
+  minutes at its edges from ``documents``, so the answer is exact and costs hours, not posts. Other
+  queries count their matches in one pass (the match set materialized once, every aggregation over it).
 
 The file is in WAL mode: the indexer writes while the API reads. Each thread has its own connection.
 """
@@ -14,9 +19,11 @@ The file is in WAL mode: the indexer writes while the API reads. Each thread has
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -48,7 +55,9 @@ _FACET_COLUMNS: dict[str, str] = {
     "source_kind": "source_kind", "severity": "severity", "location_code": "location_codes",
 }
 
-SCHEMA_VERSION = 1  # PRAGMA user_version of a store file; bump when the tables change
+SCHEMA_VERSION = 2  # PRAGMA user_version of a store file; bump when the tables change
+# 1 -> 2: the rollup table, built from documents when a version 1 file is opened
+_ROLLUP_FIELDS = ("source_id", "source_kind", "category", "sentiment", "severity")  # besides location_code
 SCHEMA = """
 CREATE TABLE documents (
     rowid INTEGER PRIMARY KEY,
@@ -81,6 +90,26 @@ CREATE INDEX document_places_doc ON document_places (doc);
 CREATE VIRTUAL TABLE documents_fts USING fts5(
     title, body, tokenize = 'unicode61 remove_diacritics 2'
 );
+""" + """
+CREATE TABLE rollup (
+    field TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (field, hour, value)
+) WITHOUT ROWID;
+"""
+_HOUR = f"CAST((published_at + {_CN_OFFSET}) / 3600 AS INTEGER) * 3600 - {_CN_OFFSET}"
+# the rollup of every document, as _rollup_keys counts a post (location codes once per post)
+_ROLLUP_FROM_DOCUMENTS = f"""
+INSERT INTO rollup (field, hour, value, n)
+SELECT field, hour, value, count(*) FROM (
+    SELECT '' AS field, {_HOUR} AS hour, '' AS value FROM documents
+""" + "".join(f"""    UNION ALL SELECT '{name}', {_HOUR}, {name} FROM documents WHERE {name} IS NOT NULL
+""" for name in _ROLLUP_FIELDS) + f"""    UNION ALL SELECT 'location_code', hour, value FROM (
+        SELECT DISTINCT d.rowid, {_HOUR.replace("published_at", "d.published_at")} AS hour, j.value AS value
+        FROM documents d, json_each(d.location_codes) j)
+) GROUP BY field, hour, value
 """
 
 
@@ -118,6 +147,8 @@ class SqliteFtsStore:
             enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA cache_size = -65536")  # 64 MiB of pages per connection
+            conn.execute("PRAGMA temp_store = MEMORY")  # where a match set is materialized
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"search store {self.path}: cannot open ({exc})") from exc
         with self._lock:
@@ -153,6 +184,8 @@ class SqliteFtsStore:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version == 0 and not _has_documents(conn):
                     _create_schema(conn)
+                elif version == 1:
+                    _migrate_from_1(conn)
                 elif version != SCHEMA_VERSION:
                     raise StoreError(f"search store {self.path} was made by another version of yuqing (schema"
                                      f" {version}, expected {SCHEMA_VERSION}): delete it and re-index")
@@ -176,32 +209,41 @@ class SqliteFtsStore:
         rejected: dict[str, str] = {}
         try:
             with _transaction(conn, "IMMEDIATE"):  # take the write lock first: no upgrade deadlock
+                rollup: Counter[tuple[str, int, str]] = Counter()
                 for post in newest.values():
                     conn.execute("SAVEPOINT post")
                     try:
-                        self._upsert(conn, post)
+                        rollup.update(self._upsert(conn, post))
                     except (sqlite3.IntegrityError, sqlite3.DataError, ValueError) as exc:
                         conn.execute("ROLLBACK TO post")  # this post's data is refused, the batch goes on
                         rejected[post.id] = f"{exc.__class__.__name__}: {exc}"
                     conn.execute("RELEASE post")
+                _apply_rollup(conn, rollup)
         except sqlite3.Error as exc:
             raise StoreError(f"search store {self.path}: indexing failed ({exc})") from exc
         if rejected:
             raise PostsRejected(rejected)
 
-    def _upsert(self, conn: sqlite3.Connection, post: EnrichedPost) -> None:
-        row = conn.execute("SELECT rowid, fetched_at FROM documents WHERE id = ?", (post.id,)).fetchone()
+    def _upsert(self, conn: sqlite3.Connection, post: EnrichedPost) -> Counter[tuple[str, int, str]]:
+        """Write one post; returns what the rollup gains (+1) and loses (-1) by it."""
+        row = conn.execute(
+            "SELECT rowid, fetched_at, published_at, source_id, source_kind, category, sentiment, severity,"
+            " location_codes FROM documents WHERE id = ?", (post.id,)).fetchone()
+        delta: Counter[tuple[str, int, str]] = Counter()
         if row is not None and row[1] > post.fetched_at.timestamp():
-            return  # an older version arrived late: keep the newer one
+            return delta  # an older version arrived late: keep the newer one
         if row is not None:
             conn.execute("DELETE FROM documents_fts WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM document_places WHERE doc = ?", (row[0],))
+            delta.subtract(_rollup_keys(row[2], row[3:8], json.loads(row[8])))
         tags = post.tags
         values = (
             post_time(post).timestamp(), post.fetched_at.timestamp(), post.source_id,
             post.source_kind, tags.category, json.dumps([loc.code for loc in tags.locations]),
             tags.sentiment.label, tags.severity.level, int(tags.relevant), post.heat,
         )
+        delta.update(_rollup_keys(values[0], (values[2], values[3], values[4], values[6], values[7]),
+                                  [loc.code for loc in tags.locations]))
         if row is None:
             rowid = conn.execute(
                 "INSERT INTO documents (id, published_at, fetched_at, source_id, source_kind, category,"
@@ -222,6 +264,7 @@ class SqliteFtsStore:
                      (rowid, post.model_dump_json()))
         conn.executemany("INSERT INTO document_places (code, doc) VALUES (?, ?)",
                          [(code, rowid) for code in post_location_ancestors(post)])
+        return delta
 
     # --- reading ------------------------------------------------------------------------------
     def get(self, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -263,12 +306,16 @@ class SqliteFtsStore:
             page = conn.execute(
                 f"SELECT d.rowid, {score} AS score FROM {source} WHERE {clause} ORDER BY {order}"
                 " LIMIT ? OFFSET ?", [*params, query.size, query.offset],
-            ).fetchall()
+            ).fetchall() if query.size else []
             posts = _posts_by_rowid(conn, [rowid for rowid, _ in page])
-            total = conn.execute(f"SELECT count(*) FROM {source} WHERE {clause}", params).fetchone()[0]
-            facets = {name: _facet(conn, name, source, clause, params, query.facet_size)
-                      for name in query.facets}
-            histogram = _histogram(conn, query.histogram, source, clause, params) if query.histogram else []
+            counts = None if terms else _rollup_counts(conn, query)
+            if counts is None:
+                counts = _counts(conn, source, clause, params, query.facets, query.histogram,
+                                 fts_only=bool(terms) and len(where) == 1)
+        total, facet_counts, buckets = counts
+        facets = {name: sorted(facet_counts[name].items(), key=lambda kv: (-kv[1], kv[0]))[: query.facet_size]
+                  for name in query.facets}
+        histogram = _histogram(buckets, _BUCKET_SECONDS[query.histogram]) if query.histogram else []
         hits = [SearchHit(post=posts[rowid], score=float(s)) for rowid, s in page]
         return SearchResult(total=total, hits=hits, facets=facets, histogram=histogram)
 
@@ -317,30 +364,127 @@ def _posts_by_rowid(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, di
     return {rowid: json.loads(post) for rowid, post in rows}
 
 
-def _facet(conn: sqlite3.Connection, name: str, source: str, clause: str, params: list[Any],
-           size: int) -> list[tuple[str, int]]:
-    """Terms counts over the documents ``source`` and ``clause`` match, most frequent first."""
-    if name == "location_code":
-        sql = (f"SELECT j.value, count(DISTINCT d.rowid) AS n FROM {source}, json_each(d.location_codes) j"
-               f" WHERE {clause} GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
-    else:
-        column = f"d.{_FACET_COLUMNS[name]}"
-        sql = (f"SELECT {column}, count(*) AS n FROM {source} WHERE {clause} AND {column} IS NOT NULL"
-               " GROUP BY 1 ORDER BY n DESC, 1 LIMIT ?")
-    return [(str(k), int(n)) for k, n in conn.execute(sql, [*params, size])]
+Counts = tuple[int, dict[str, Counter[str]], Counter[int]]  # total, facet -> value -> n, bucket -> n
 
 
-def _histogram(conn: sqlite3.Connection, unit: str, source: str, clause: str,
-               params: list[Any]) -> list[tuple[datetime, int]]:
+def _bucket(timestamp: float, width: int) -> int:
+    """The hour or China day a time falls in, as SQL computes it in _counts (CAST truncates like int)."""
+    return int((timestamp + _CN_OFFSET) / width) * width - _CN_OFFSET
+
+
+def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any], facets: Sequence[str],
+            histogram: str | None, *, fts_only: bool = False) -> Counts:
+    """The total, facets and histogram of the documents ``source`` and ``clause`` match, in one pass:
+    the match set is materialized once and every aggregation reads it."""
+    if not facets and not histogram:
+        if fts_only:  # every indexed row has its document: no need to visit the documents
+            source, clause = "documents_fts", "documents_fts MATCH ?"
+        (total,) = conn.execute(f"SELECT count(*) FROM {source} WHERE {clause}", params).fetchone()
+        return total, {}, Counter()
+    columns = ["d.rowid AS doc", "d.published_at"]
+    columns += [f"d.{_FACET_COLUMNS[name]}" for name in dict.fromkeys(facets)]
+    arms = ["SELECT '' AS f, NULL AS v, count(*) AS n FROM m"]
+    for name in dict.fromkeys(facets):
+        if name == "location_code":
+            arms.append("SELECT 'location_code', j.value, count(DISTINCT m.doc)"
+                        " FROM m, json_each(m.location_codes) j GROUP BY 2")
+        else:
+            arms.append(f"SELECT '{name}', {name}, count(*) FROM m WHERE {name} IS NOT NULL GROUP BY 2")
+    if histogram:
+        width = _BUCKET_SECONDS[histogram]
+        arms.append(f"SELECT NULL, CAST((published_at + {_CN_OFFSET}) / {width} AS INTEGER) * {width}"
+                    f" - {_CN_OFFSET}, count(*) FROM m GROUP BY 2")
+    sql = (f"WITH m AS MATERIALIZED (SELECT {', '.join(columns)} FROM {source} WHERE {clause}) "
+           + " UNION ALL ".join(arms))
+    total, by_facet, buckets = 0, {name: Counter() for name in facets}, Counter()
+    for field, value, n in conn.execute(sql, params):
+        if field is None:
+            buckets[int(value)] = n
+        elif field == "":
+            total = n
+        else:
+            by_facet[field][str(value)] = n
+    return total, by_facet, buckets
+
+
+def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | None:
+    """The counts of a query without text and filters from the rollup: its whole hours there, the
+    minutes before its first and after its last whole hour from ``documents``. None for other queries."""
+    if (query.source_ids or query.categories or query.sentiments or query.post_ids or query.relevant_only
+            or query.location_codes):
+        return None
+    start = query.start.timestamp() if query.start is not None else None
+    end = query.end.timestamp() if query.end is not None else None
+    if (start is not None and start < 0) or (end is not None and end < 0):
+        return None  # before 1970 CAST truncates toward zero and an hour key is not the hour's start
+    first = math.ceil(start / 3600) * 3600 if start is not None else None  # hours start on multiples of 3600
+    stop = math.floor(end / 3600) * 3600 if end is not None else None
+    if first is not None and stop is not None and first >= stop:
+        return None  # no whole hour: the documents are few
+    total, facets, buckets = 0, {name: Counter() for name in query.facets}, Counter()
+
+    def add(counts: Counts) -> None:
+        nonlocal total
+        total += counts[0]
+        for name, values in counts[1].items():
+            facets[name].update(values)
+        buckets.update(counts[2])
+
+    for lo, hi in ((start, first), (stop, end)):
+        if lo is not None and hi is not None and lo < hi:
+            add(_counts(conn, "documents d", "d.published_at >= ? AND d.published_at < ?", [lo, hi],
+                        query.facets, query.histogram))
+    hours = "hour >= ? AND hour < ?"
+    bounds = [-(2**62) if first is None else first, 2**62 if stop is None else stop]
+    width = _BUCKET_SECONDS[query.histogram] if query.histogram else 0
+    for hour, n in conn.execute(f"SELECT hour, n FROM rollup WHERE field = '' AND {hours}", bounds):
+        total += n
+        if width:
+            buckets[_bucket(hour, width)] += n
+    for name in dict.fromkeys(query.facets):
+        facets[name].update(dict(conn.execute(
+            f"SELECT value, sum(n) FROM rollup WHERE field = ? AND {hours} GROUP BY value", [name, *bounds])))
+    return total, facets, buckets
+
+
+def _histogram(counts: Counter[int], width: int) -> list[tuple[datetime, int]]:
     """Counts per hour or China day, from the first bucket with a post to the last (gaps are 0)."""
-    width = _BUCKET_SECONDS[unit]
-    bucket = f"CAST((d.published_at + {_CN_OFFSET}) / {width} AS INTEGER) * {width} - {_CN_OFFSET}"
-    rows = conn.execute(f"SELECT {bucket}, count(*) FROM {source} WHERE {clause} GROUP BY 1", params)
-    counts = {int(b): int(n) for b, n in rows}
+    counts = Counter({b: n for b, n in counts.items() if n})
     if not counts:
         return []
     first, last = min(counts), max(counts)
     return [(datetime.fromtimestamp(b, CN_TZ), counts.get(b, 0)) for b in range(first, last + width, width)]
+
+
+def _rollup_keys(published_at: float, values: Iterable[str | None],
+                 codes: Iterable[str]) -> list[tuple[str, int, str]]:
+    """What one post adds to the rollup: its hour in all, and under each facet value it has."""
+    hour = _bucket(published_at, 3600)
+    keys = [("", hour, "")]
+    keys += [(name, hour, value) for name, value in zip(_ROLLUP_FIELDS, values, strict=True)
+             if value is not None]
+    keys += [("location_code", hour, code) for code in dict.fromkeys(codes)]
+    return keys
+
+
+def _apply_rollup(conn: sqlite3.Connection, delta: Counter[tuple[str, int, str]]) -> None:
+    changes = [(*key, n) for key, n in delta.items() if n]
+    conn.executemany("INSERT INTO rollup (field, hour, value, n) VALUES (?, ?, ?, ?)"
+                     " ON CONFLICT (field, hour, value) DO UPDATE SET n = n + excluded.n", changes)
+    conn.executemany("DELETE FROM rollup WHERE field = ? AND hour = ? AND value = ? AND n <= 0",
+                     [key for *key, n in changes if n < 0])
+
+
+def rebuild_rollup(conn: sqlite3.Connection) -> None:
+    """Count the rollup afresh from ``documents`` (inside the caller's write transaction)."""
+    conn.execute("DELETE FROM rollup")
+    conn.execute(_ROLLUP_FROM_DOCUMENTS)
+
+
+def _migrate_from_1(conn: sqlite3.Connection) -> None:
+    conn.execute(SCHEMA[SCHEMA.index("CREATE TABLE rollup"):])
+    rebuild_rollup(conn)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _has_documents(conn: sqlite3.Connection) -> bool:
