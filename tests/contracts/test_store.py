@@ -383,3 +383,100 @@ def test_hostile_query_text_never_raises(corpus: SearchStore, text: str) -> None
     if "自来水" in text:  # the operators are ordinary text: the words in them still match
         assert "water" in [h.post["id"] for h in result.hits]
     assert corpus.search(SearchQuery()).total == len(CORPUS)
+
+
+# --- aggregations stay exact as posts change and at any time bounds -------------------------------
+
+ALL_FACETS = ["source_id", "category", "location_code", "sentiment", "source_kind", "severity"]
+
+
+def _expected_aggregations(
+    posts: list[EnrichedPost], start: datetime | None = None, end: datetime | None = None, unit: str = "day"
+) -> tuple[int, dict[str, list[tuple[str, int]]], list[tuple[datetime, int]]]:
+    """Total, facets and histogram counted by hand: what every store must answer."""
+    kept = [
+        p
+        for p in posts
+        if (start is None or p.published_at >= start) and (end is None or p.published_at < end)
+    ]
+    facets = {
+        "source_id": _expected_counts([p.source_id for p in kept]),
+        "category": _expected_counts([p.tags.category for p in kept if p.tags.category is not None]),
+        "location_code": _expected_counts(
+            [c for p in kept for c in dict.fromkeys(x.code for x in p.tags.locations)]
+        ),
+        "sentiment": _expected_counts([p.tags.sentiment.label for p in kept]),
+        "source_kind": _expected_counts([p.source_kind for p in kept]),
+        "severity": _expected_counts(
+            [p.tags.severity.level for p in kept if p.tags.severity.level is not None]
+        ),
+    }
+    width = timedelta(days=1) if unit == "day" else timedelta(hours=1)
+
+    def bucket(when: datetime) -> datetime:
+        local = when.astimezone(CN_TZ)
+        return local.replace(minute=0, second=0, microsecond=0, hour=0 if unit == "day" else local.hour)
+
+    counts = Counter(bucket(p.published_at) for p in kept)
+    histogram = []
+    if counts:
+        at = min(counts)
+        while at <= max(counts):
+            histogram.append((at, counts.get(at, 0)))
+            at += width
+    return len(kept), facets, histogram
+
+
+def _aggregations(
+    store: SearchStore, start: datetime | None = None, end: datetime | None = None, unit: str = "day"
+) -> tuple[int, dict[str, list[tuple[str, int]]], list[tuple[datetime, int]]]:
+    result = store.search(SearchQuery(start=start, end=end, facets=ALL_FACETS, histogram=unit, size=0))
+    return result.total, result.facets, result.histogram
+
+
+def test_aggregations_follow_a_reindexed_post_that_moves(corpus: SearchStore) -> None:
+    old = next(p for p in CORPUS if p.id == "metro")  # the only 交通 post, on 03-02
+    moved = make_post(
+        "metro",
+        old.title,
+        old.content,
+        published=cn(3, 23, 59),
+        fetched=old.fetched_at + timedelta(hours=1),
+        source_id="gov-bj",
+        source_kind="gov",
+        category="供水",
+        codes=("310101", "310101", "440305"),
+        sentiment="positive",
+        severity="一般",
+        heat=5,
+    )
+    posts = [moved if p.id == "metro" else p for p in CORPUS]
+    corpus.index([moved])
+    corpus.index([moved])  # the same version again changes nothing
+    for unit in ("day", "hour"):
+        assert _aggregations(corpus, unit=unit) == _expected_aggregations(posts, unit=unit), unit
+    _, facets, _ = _aggregations(corpus)
+    assert "交通" not in dict(facets["category"])  # a value whose last post left is gone, not 0
+    assert _aggregations(corpus, start=cn(2, 0), end=cn(3, 0)) == (0, {name: [] for name in ALL_FACETS}, [])
+
+    corpus.index([old])  # an older version delivered late changes no count
+    assert _aggregations(corpus) == _expected_aggregations(posts)
+
+
+def test_aggregations_with_time_bounds_inside_hours(corpus: SearchStore) -> None:
+    second = timedelta(seconds=1)
+    bounds = [
+        (cn(1, 9, 15), cn(3, 10, 0)),
+        (cn(1, 9, 30), cn(3, 0, 30)),  # water is in (start inclusive), canteen out (end exclusive)
+        (cn(1, 9, 30) + second, cn(3, 0, 30) + second),
+        (cn(1, 0), cn(3, 10) + second),
+        (None, cn(2, 8, 10)),
+        (cn(2, 8, 10) + second, None),
+        (cn(1, 15) - second, cn(1, 15) + second),
+        (cn(1, 14, 30), cn(2, 8, 30)),
+        (cn(1, 9, 31), cn(1, 14, 59)),  # nothing inside
+    ]
+    for start, end in bounds:
+        for unit in ("day", "hour"):
+            expected = _expected_aggregations(CORPUS, start, end, unit)
+            assert _aggregations(corpus, start, end, unit) == expected, (start, end, unit)
