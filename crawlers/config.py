@@ -315,7 +315,9 @@ def _load(path: Path, placeholders: dict[str, str] | None) -> tuple[Source | Non
             elif not field and (m := _FIELD_PROBLEM.match(message)):
                 field, message = m.group(1), m.group(2)  # a model-level check naming its field
             elif err["type"] == "extra_forbidden":
-                message = "Extra inputs are not permitted: unknown key (fix: remove it or correct its spelling)"
+                message = (
+                    "Extra inputs are not permitted: unknown key (fix: remove it or correct its spelling)"
+                )
             elif err["type"] == "missing":
                 message = "Field required (fix: add it)"
             message = " ".join(message.removeprefix("Value error, ").split())
