@@ -167,3 +167,25 @@ def test_a_file_from_a_newer_version_is_refused(tmp_path: Path, version: int) ->
     store.close()
     with pytest.raises(StoreError, match="another version"):
         SqliteFtsStore(f"sqlite:///{path}").search(SearchQuery())
+
+
+def test_a_text_query_ranks_counts_and_pages_in_one_pass(tmp_path: Path) -> None:
+    """Equal scores fall back to newest first, then id; every page has the total and the facets of all
+    the matches, past the last page too."""
+    rng = random.Random(9)
+    store = SqliteFtsStore(f"sqlite:///{tmp_path / 'search.sqlite3'}")
+    posts = [random_post(rng, f"p{i:02d}", T0 + timedelta(days=5)) for i in range(30)]
+    posts = [p.model_copy(update={"published_at": T0 + timedelta(hours=i % 7)}) for i, p in enumerate(posts)]
+    store.index(posts)
+    newest_first = [p.id for p in sorted(posts, key=lambda p: (-p.published_at.timestamp(), p.id))]
+    every = SearchQuery(facets=FACETS, histogram="hour", size=0)
+    whole = store.search(every)
+    for sort in ("relevance", "time"):
+        pages = [store.search(SearchQuery(text="自来水 浑浊", sort=sort, size=7, offset=o, facets=FACETS,
+                                          histogram="hour")) for o in range(0, 42, 7)]
+        assert [h.post["id"] for page in pages for h in page.hits] == newest_first
+        assert {(p.total, str(p.facets), str(p.histogram)) for p in pages} == {
+            (30, str(whole.facets), str(whole.histogram))}
+    assert store.search(SearchQuery(text="浑浊", size=0)).total == 30
+    assert store.search(SearchQuery(text="浑浊", offset=100)).total == 30
+    store.close()

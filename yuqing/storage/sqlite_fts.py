@@ -290,7 +290,7 @@ class SqliteFtsStore:
         terms = query_terms(query.text) if query.text.strip() else []
         if query.text.strip() and not terms:
             return SearchResult(total=0, hits=[])  # only punctuation: nothing can match
-        where, params = _filters(query)
+        where, params = _filters(query, per_match=bool(terms))
         if terms:
             # CROSS JOIN keeps the full-text match as the outer loop (run once, not once per document)
             source = "documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
@@ -303,15 +303,19 @@ class SqliteFtsStore:
         order = _ORDER[query.sort if terms or query.sort != "relevance" else "time"]
 
         with _transaction(conn):  # one snapshot for the hits, the total and the aggregations
-            page = conn.execute(
-                f"SELECT d.rowid, {score} AS score FROM {source} WHERE {clause} ORDER BY {order}"
-                " LIMIT ? OFFSET ?", [*params, query.size, query.offset],
-            ).fetchall() if query.size else []
-            posts = _posts_by_rowid(conn, [rowid for rowid, _ in page])
-            counts = None if terms else _rollup_counts(conn, query)
-            if counts is None:
+            if terms:  # the matches ranked, counted and aggregated in one pass over them
+                page: list[tuple[int, float]] = []
                 counts = _counts(conn, source, clause, params, query.facets, query.histogram,
-                                 fts_only=bool(terms) and len(where) == 1)
+                                 page=(score, order, query.size, query.offset, page))
+            else:  # the page from an index in time or heat order; the counts from the rollup if they can
+                page = conn.execute(
+                    f"SELECT d.rowid, {score} AS score FROM {source} WHERE {clause} ORDER BY {order}"
+                    " LIMIT ? OFFSET ?", [*params, query.size, query.offset],
+                ).fetchall() if query.size else []
+                counts = _rollup_counts(conn, query)
+                if counts is None:
+                    counts = _counts(conn, source, clause, params, query.facets, query.histogram)
+            posts = _posts_by_rowid(conn, [rowid for rowid, _ in page])
         total, facet_counts, buckets = counts
         facets = {name: sorted(facet_counts[name].items(), key=lambda kv: (-kv[1], kv[0]))[: query.facet_size]
                   for name in query.facets}
@@ -327,7 +331,9 @@ _ORDER = {
 }
 
 
-def _filters(query: SearchQuery) -> tuple[list[str], list[Any]]:
+def _filters(query: SearchQuery, *, per_match: bool = False) -> tuple[list[str], list[Any]]:
+    """SQL conditions on ``documents d``. ``per_match``: the caller visits few documents (a full-text
+    match set), so a place is looked up for each instead of listing every document of the place."""
     where: list[str] = []
     params: list[Any] = []
 
@@ -351,7 +357,10 @@ def _filters(query: SearchQuery) -> tuple[list[str], list[Any]]:
     if query.location_codes:
         codes = list(dict.fromkeys(canonical_location_code(c) for c in query.location_codes))
         marks = ",".join("?" * len(codes))
-        where.append(f"d.rowid IN (SELECT doc FROM document_places WHERE code IN ({marks}))")
+        if per_match:
+            where.append(f"EXISTS (SELECT 1 FROM document_places WHERE code IN ({marks}) AND doc = d.rowid)")
+        else:
+            where.append(f"d.rowid IN (SELECT doc FROM document_places WHERE code IN ({marks}))")
         params.extend(codes)
     return where, params
 
@@ -373,37 +382,50 @@ def _bucket(timestamp: float, width: int) -> int:
 
 
 def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any], facets: Sequence[str],
-            histogram: str | None, *, fts_only: bool = False) -> Counts:
+            histogram: str | None,
+            page: tuple[str, str, int, int, list[tuple[int, float]]] | None = None) -> Counts:
     """The total, facets and histogram of the documents ``source`` and ``clause`` match, in one pass:
-    the match set is materialized once and every aggregation reads it."""
-    if not facets and not histogram:
-        if fts_only:  # every indexed row has its document: no need to visit the documents
-            source, clause = "documents_fts", "documents_fts MATCH ?"
+    the match set is materialized once and every aggregation reads it. ``page``: (score expression,
+    order, size, offset, list) also ranks the matches and fills the list with (rowid, score)."""
+    if not facets and not histogram and page is None:
         (total,) = conn.execute(f"SELECT count(*) FROM {source} WHERE {clause}", params).fetchone()
         return total, {}, Counter()
     columns = ["d.rowid AS doc", "d.published_at"]
     columns += [f"d.{_FACET_COLUMNS[name]}" for name in dict.fromkeys(facets)]
-    arms = ["SELECT '' AS f, NULL AS v, count(*) AS n FROM m"]
+    arms = ["SELECT '' AS f, NULL AS v, count(*) AS n, NULL AS s FROM m"]
+    params = list(params)
+    if page is not None and page[2]:
+        score, order, size, offset, _ = page
+        columns += [f"{score} AS score", "d.id AS id", "d.heat AS heat"]
+        order = order.replace("d.", "")
+        arms.append(f"SELECT * FROM (SELECT 'page', doc, row_number() OVER (ORDER BY {order}), score FROM m"
+                    f" ORDER BY {order} LIMIT ? OFFSET ?)")
+        params += [size, offset]
     for name in dict.fromkeys(facets):
         if name == "location_code":
-            arms.append("SELECT 'location_code', j.value, count(DISTINCT m.doc)"
+            arms.append("SELECT 'location_code', j.value, count(DISTINCT m.doc), NULL"
                         " FROM m, json_each(m.location_codes) j GROUP BY 2")
         else:
-            arms.append(f"SELECT '{name}', {name}, count(*) FROM m WHERE {name} IS NOT NULL GROUP BY 2")
+            arms.append(f"SELECT '{name}', {name}, count(*), NULL FROM m WHERE {name} IS NOT NULL GROUP BY 2")
     if histogram:
         width = _BUCKET_SECONDS[histogram]
         arms.append(f"SELECT NULL, CAST((published_at + {_CN_OFFSET}) / {width} AS INTEGER) * {width}"
-                    f" - {_CN_OFFSET}, count(*) FROM m GROUP BY 2")
+                    f" - {_CN_OFFSET}, count(*), NULL FROM m GROUP BY 2")
     sql = (f"WITH m AS MATERIALIZED (SELECT {', '.join(columns)} FROM {source} WHERE {clause}) "
            + " UNION ALL ".join(arms))
     total, by_facet, buckets = 0, {name: Counter() for name in facets}, Counter()
-    for field, value, n in conn.execute(sql, params):
+    ranked: list[tuple[int, int, float]] = []
+    for field, value, n, score in conn.execute(sql, params):
         if field is None:
             buckets[int(value)] = n
         elif field == "":
             total = n
+        elif field == "page":
+            ranked.append((n, value, score))
         else:
             by_facet[field][str(value)] = n
+    if page is not None:
+        page[4].extend((rowid, score) for _, rowid, score in sorted(ranked))
     return total, by_facet, buckets
 
 
