@@ -20,6 +20,7 @@ from api.auth.sessions import (
     SessionData,
     csrf_matches,
     password_version,
+    session_alive,
 )
 from api.auth.tokens import user_for_token
 from api.models import UserRow
@@ -140,7 +141,9 @@ def authenticate(request: Request, session: Session, when: datetime) -> Principa
         return None
     user = session.get(UserRow, browser.uid)
     if user is None or not user.active or browser.pwv != password_version(user.password_hash):
-        return None  # gone, deactivated, or the password was reset since this session logged in
+        return None  # gone, deactivated, or the password was changed since this session logged in
+    if not session_alive(session, browser.sid, user.id, now=when):
+        return None  # logged out, or ended by a password reset
     return Principal.of(user, "session")
 
 

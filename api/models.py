@@ -1,5 +1,5 @@
-"""Tables of the API domain: console users and their roles, API tokens (hashed at rest) and login attempts
-(for rate limiting)."""
+"""Tables of the API domain: console users and their roles, their browser sessions and API tokens (both
+hashed at rest) and login attempts (for rate limiting)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,17 @@ class ApiTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSessionRow(Base):
+    """A console login. The signed cookie carries the session's random id; only its SHA-256 is stored.
+    Logging out and a password reset delete the row, and the cookie stops working at once."""
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class LoginAttemptRow(Base):

@@ -1,4 +1,9 @@
-"""Signed session cookies (itsdangerous) that carry the user id and a CSRF token.
+"""Signed session cookies (itsdangerous) that carry the user id, a CSRF token and the id of a server-side
+session (``user_sessions``).
+
+A login stores the session (its id's SHA-256); logging out and a password reset delete it, so a cookie
+saved before then is refused afterwards even though its signature is still good. Sessions last
+``MAX_AGE_SECONDS`` from login.
 
 Every visitor gets a session with a random CSRF token (also before logging in, so the login form is
 protected too). State-changing console requests must send that token in the ``csrf_token`` form field or
@@ -12,11 +17,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from api.models import UserRow, UserSessionRow
 from yuqing.settings import Settings
 
 COOKIE_NAME = "yuqing_session"
@@ -42,6 +51,7 @@ class SessionData:
     uid: int | None = None
     changed: bool = False
     pwv: str | None = None  # the password version the user logged in with (see password_version)
+    sid: str | None = None  # the server-side session (see open_session)
 
 
 def password_version(password_hash: str) -> str:
@@ -59,7 +69,9 @@ class SessionCodec:
         if cookie:
             try:
                 data = self._serializer.loads(cookie, max_age=MAX_AGE_SECONDS)
-                return SessionData(csrf=str(data["csrf"]), uid=data.get("uid"), pwv=data.get("pwv"))
+                return SessionData(
+                    csrf=str(data["csrf"]), uid=data.get("uid"), pwv=data.get("pwv"), sid=data.get("sid")
+                )
             except (BadSignature, KeyError, TypeError):
                 pass
         return SessionData(changed=True)
@@ -69,7 +81,7 @@ class SessionCodec:
         whose X-Forwarded-Proto uvicorn trusts)."""
         response.set_cookie(
             COOKIE_NAME,
-            self._serializer.dumps({"uid": data.uid, "csrf": data.csrf, "pwv": data.pwv}),
+            self._serializer.dumps({"uid": data.uid, "csrf": data.csrf, "pwv": data.pwv, "sid": data.sid}),
             max_age=MAX_AGE_SECONDS,
             httponly=True,
             samesite="lax",
@@ -80,3 +92,39 @@ class SessionCodec:
 
 def csrf_matches(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), given.encode())
+
+
+# -- server-side sessions ---------------------------------------------------------------------------
+
+MAX_AGE = timedelta(seconds=MAX_AGE_SECONDS)
+
+
+def _digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def open_session(session: Session, user: UserRow, *, now: datetime) -> str:
+    """Store a new session for ``user``; returns its id for the cookie. Expired sessions are purged."""
+    session.execute(delete(UserSessionRow).where(UserSessionRow.created_at < now - MAX_AGE))
+    sid = secrets.token_urlsafe(32)
+    session.add(UserSessionRow(id_hash=_digest(sid), user_id=user.id, created_at=now))
+    return sid
+
+
+def session_alive(session: Session, sid: str | None, user_id: int, *, now: datetime) -> bool:
+    """Whether the cookie's session is still open for this user (not logged out, reset or expired)."""
+    if not sid:
+        return False
+    row = session.get(UserSessionRow, _digest(sid))
+    return row is not None and row.user_id == user_id and row.created_at > now - MAX_AGE
+
+
+def end_session(session: Session, sid: str | None) -> None:
+    if sid:
+        session.execute(delete(UserSessionRow).where(UserSessionRow.id_hash == _digest(sid)))
+
+
+def end_user_sessions(session: Session, user_id: int) -> int:
+    """End every browser session of a user (password reset); returns how many were open."""
+    result = session.execute(delete(UserSessionRow).where(UserSessionRow.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.models import ApiTokenRow, UserRow
@@ -46,3 +46,13 @@ def revoke_token(session: Session, user: UserRow, token_id: int, *, now: datetim
         return False
     row.revoked_at = now
     return True
+
+
+def revoke_user_tokens(session: Session, user_id: int, *, now: datetime) -> int:
+    """Revoke every valid token of a user (password reset); returns how many there were."""
+    result = session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from api.auth.passwords import hash_password, needs_rehash, verify_password
 from api.auth.roles import Role
+from api.auth.sessions import end_user_sessions
+from api.auth.tokens import revoke_user_tokens
 from api.models import UserRow
 from yuqing import audit
 from yuqing.audit import Channel
@@ -329,13 +331,17 @@ def admin_reset_password(
     reason: str | None = None,
     now: datetime,
 ) -> None:
-    """Set a new password (the same minimum as at creation); the audit entry never holds it."""
+    """Set a new password (the same minimum as at creation), end the user's browser sessions and revoke
+    their API tokens (whoever reset it for a leaked password must not leave a way in); the audit entry
+    never holds the password."""
     if not (reason or "").strip():
         raise UserError("重置密码须填写理由（记入审计日志）")
     try:
         user.password_hash = hash_password(password)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    sessions_ended = end_user_sessions(session, user.id)
+    tokens_revoked = revoke_user_tokens(session, user.id, now=now)
     audit.record(
         session,
         at=now,
@@ -345,5 +351,10 @@ def admin_reset_password(
         object_type="user",
         object_id=str(user.id),
         reason=(reason or "").strip() or None,
-        details={"name": user.name, "by_user_id": actor_id},
+        details={
+            "name": user.name,
+            "by_user_id": actor_id,
+            "sessions_ended": sessions_ended,
+            "tokens_revoked": tokens_revoked,
+        },
     )

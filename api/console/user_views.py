@@ -37,7 +37,7 @@ DONE = {
     "updated": "已保存 {name} 的修改",
     "deactivated": "已停用 {name}：其登录会话与 API 令牌已立即失效",
     "reactivated": "已重新启用 {name}",
-    "password": "已重置 {name} 的密码（新密码请通过线下渠道告知本人）",
+    "password": "已重置 {name} 的密码，其会话已结束、API 令牌已吊销（新密码请通过线下渠道告知本人）",
 }
 
 Text80 = Annotated[str, Form(max_length=80)]

@@ -16,7 +16,7 @@ from api.auth.sessions import SessionData
 from api.console.render import SENTIMENT_LABELS, cn_time, render
 from api.deps import DB, Now, Principal, State, browser_session, console_user
 from api.problems import ProblemError
-from api.routes.auth import client_ip, start_session
+from api.routes.auth import client_ip, end_browser_session, start_session
 from api.routes.labels import fetch_post, save_correction
 from api.routes.search import SearchParams, run_search
 from api.schemas import LabelIn, LabelTask
@@ -87,16 +87,16 @@ async def login_submit(
             status_code=exc.status,
             headers=exc.headers,
         )
-    start_session(browser, user)
+    start_session(session, browser, user, now=now)
+    session.commit()  # before the cookie reaches the browser
     target = safe_next(next)
     return see_other(HOME_BY_ROLE[Role(user.role)] if target == "/" else target)
 
 
 @router.post("/logout")
-async def logout(request: Request, principal: Principal = console_user()) -> Response:
-    browser: SessionData = browser_session(request)
-    fresh = SessionData(changed=True)
-    browser.uid, browser.csrf, browser.changed = None, fresh.csrf, True
+async def logout(request: Request, session: DB, principal: Principal = console_user()) -> Response:
+    end_browser_session(session, browser_session(request))
+    session.commit()
     return see_other("/login")
 
 

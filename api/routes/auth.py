@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session as OrmSession
 
 from api.auth.login import attempt_login
-from api.auth.sessions import SessionData, password_version
+from api.auth.sessions import SessionData, end_session, open_session, password_version
 from api.auth.tokens import issue_token, revoke_token
 from api.deps import DB, Now, Principal, api_user, browser_session
 from api.ids import TokenId
@@ -39,20 +41,37 @@ def me_out(principal: Principal, csrf: str | None) -> MeOut:
 @router.post("/login", response_model=MeOut, summary="登录（JSON），建立浏览器会话")
 def login(body: LoginIn, request: Request, session: DB, now: Now, browser: Session_) -> MeOut:
     user = attempt_login(session, body.name, body.password, client_ip(request), now=now)
-    start_session(browser, user)
+    start_session(session, browser, user, now=now)
+    session.commit()  # before the cookie reaches the browser
     return me_out(Principal.of(user, "session"), browser.csrf)
 
 
-def start_session(browser: SessionData, user: UserRow) -> None:
-    """Log ``user`` in on this browser, with a fresh CSRF token (no fixation of the old one)."""
-    fresh = SessionData(uid=user.id, changed=True, pwv=password_version(user.password_hash))
-    browser.uid, browser.csrf, browser.pwv, browser.changed = fresh.uid, fresh.csrf, fresh.pwv, True
+def start_session(session: OrmSession, browser: SessionData, user: UserRow, *, now: datetime) -> None:
+    """Log ``user`` in on this browser: a new server-side session and a fresh CSRF token (no fixation of
+    the old ones)."""
+    end_session(session, browser.sid)
+    fresh = SessionData(
+        uid=user.id,
+        changed=True,
+        pwv=password_version(user.password_hash),
+        sid=open_session(session, user, now=now),
+    )
+    browser.uid, browser.csrf, browser.pwv, browser.sid = fresh.uid, fresh.csrf, fresh.pwv, fresh.sid
+    browser.changed = True
 
 
-@router.post("/logout", status_code=204, summary="退出登录")
-def logout(browser: Session_, principal: Principal = api_user()) -> Response:
+def end_browser_session(session: OrmSession, browser: SessionData) -> None:
+    """Log out: the server-side session ends (a saved copy of the cookie no longer works) and this browser
+    gets an anonymous session with a new CSRF token."""
+    end_session(session, browser.sid)
     fresh = SessionData(changed=True)
-    browser.uid, browser.csrf, browser.changed = None, fresh.csrf, True
+    browser.uid, browser.csrf, browser.pwv, browser.sid, browser.changed = None, fresh.csrf, None, None, True
+
+
+@router.post("/logout", status_code=204, summary="退出登录（结束服务器端会话）")
+def logout(session: DB, browser: Session_, principal: Principal = api_user()) -> Response:
+    end_browser_session(session, browser)
+    session.commit()
     return Response(status_code=204)
 
 

@@ -185,6 +185,34 @@ def test_logout_ends_the_session(client: TestClient) -> None:
     assert client.get("/api/auth/me").status_code == 401
 
 
+def test_a_cookie_saved_before_logout_no_longer_works(client: TestClient) -> None:
+    """Logout ends the session on the server: a copy of the cookie (stolen, or a second tab) is refused."""
+    for how in ("console", "api"):
+        csrf = login(client, "leader")
+        saved = client.cookies[COOKIE_NAME]
+        other_browser = TestClient(client.app)  # the same user elsewhere keeps their own session
+        login(other_browser, "leader")
+        if how == "console":
+            out = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+            assert out.status_code == 303
+        else:
+            assert client.post("/api/auth/logout", headers={CSRF_HEADER: csrf}).status_code == 204
+        replay = TestClient(client.app, cookies={COOKIE_NAME: saved})
+        refused = replay.get("/api/auth/me")
+        assert refused.status_code == 401, how
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert replay.get("/board", follow_redirects=False).status_code == 303  # back to the login page
+        assert other_browser.get("/api/auth/me").json()["name"] == "leader", how
+
+
+def test_logging_in_again_replaces_the_session(client: TestClient) -> None:
+    login(client, "analyst")
+    before = client.cookies[COOKIE_NAME]
+    login(client, "analyst")
+    assert client.get("/api/auth/me").status_code == 200
+    assert TestClient(client.app, cookies={COOKIE_NAME: before}).get("/api/auth/me").status_code == 401
+
+
 def test_rate_limit_per_user_and_ip(client: TestClient, clock: FakeClock) -> None:
     for _ in range(MAX_FAILURES):
         assert (

@@ -445,3 +445,36 @@ def test_a_password_reset_ends_the_sessions_logged_in_with_the_old_password(
         login(analyst, "analyst", NEW_PASSWORD)
         assert analyst.get("/api/auth/me").status_code == 200
     assert client.get("/api/users", headers=headers).status_code == 200  # the admin's own session lives on
+
+
+def test_a_password_reset_revokes_the_users_api_tokens(
+    client: TestClient, app: FastAPI, database: Database
+) -> None:
+    with TestClient(app) as analyst:
+        csrf = login(analyst, "analyst")
+        made = [
+            analyst.post("/api/auth/tokens", json={"name": n}, headers={"X-CSRF-Token": csrf}).json()
+            for n in ("bi", "etl")
+        ]
+        revoked = analyst.delete(f"/api/auth/tokens/{made[1]['id']}", headers={"X-CSRF-Token": csrf})
+        assert revoked.status_code == 204
+        bearer = {"Authorization": f"Bearer {made[0]['token']}"}
+        assert analyst.get("/api/auth/me", headers=bearer).status_code == 200
+    headers = _admin(client)
+    uid = _user_id(database, "analyst")
+    page = client.get(f"/users/{uid}").text
+    assert "API 令牌全部吊销" in page  # the admin is told before resetting
+    reset = client.post(
+        f"/api/users/{uid}/password",
+        json={"password": NEW_PASSWORD, "reason": "账号疑似泄露"},
+        headers=headers,
+    )
+    assert reset.status_code == 204
+    with TestClient(app) as bot:
+        assert _problem(bot.get("/api/auth/me", headers=bearer), 401)
+    (entry,) = _audit(database, "user.password_reset")
+    assert entry.details["tokens_revoked"] == 1 and entry.details["sessions_ended"] == 1
+    with TestClient(app) as analyst:
+        login(analyst, "analyst", NEW_PASSWORD)
+        tokens = analyst.get("/api/auth/tokens").json()
+        assert {t["name"]: t["revoked_at"] is not None for t in tokens} == {"bi": True, "etl": True}
