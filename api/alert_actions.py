@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from alerting import service
@@ -23,6 +23,7 @@ ActionName = Literal[
     "acknowledge",
     "start_response",
     "reassign",
+    "return",
     "info_published",
     "press_conference",
     "supervise",
@@ -35,7 +36,8 @@ ActionName = Literal[
 PERMISSION_FOR: dict[str, str] = {
     "acknowledge": "alerts.handle",
     "start_response": "alerts.handle",
-    "reassign": "alerts.handle",
+    "reassign": "alerts.dispatch",  # to any department: the duty office's call
+    "return": "alerts.handle",  # a department hands the case back to the duty office, with a reason
     "info_published": "alerts.handle",
     "press_conference": "alerts.handle",
     "snooze": "alerts.handle",
@@ -56,6 +58,12 @@ class NoteIn(BaseModel):
 class ReassignIn(BaseModel):
     department_id: str = Field(min_length=1, max_length=60)
     reason: Text
+
+
+class ReturnIn(BaseModel):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
+        description="why the case is not this department's (kept in the audit log)"
+    )
 
 
 class EvidenceIn(BaseModel):
@@ -86,6 +94,7 @@ BODY_FOR: dict[str, type[BaseModel]] = {
     "acknowledge": NoteIn,
     "start_response": NoteIn,
     "reassign": ReassignIn,
+    "return": ReturnIn,
     "info_published": EvidenceIn,
     "press_conference": EvidenceIn,
     "supervise": SupervisionIn,
@@ -155,6 +164,20 @@ def perform(
                     department_id=data["department_id"],
                     reason=data["reason"],
                     directory=load_directory(session, settings),
+                    **common,
+                )
+            case "return":
+                directory = load_directory(session, settings)
+                office = directory.duty_office()
+                if alert.department_id == office.id:
+                    raise ProblemError(
+                        409, "already-at-duty-office", f"本预警已在值班室（{office.name}），无需退回"
+                    )
+                return service.reassign(
+                    session,
+                    department_id=office.id,
+                    reason=f"退回值班室：{data['reason']}",
+                    directory=directory,
                     **common,
                 )
             case "info_published":

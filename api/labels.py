@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "acknowledge": "签收",
     "start_response": "开始处置",
     "reassign": "转派",
+    "return": "退回值班室",
     "info_published": "记录信息发布",
     "press_conference": "记录新闻发布会",
     "supervise": "督办",

@@ -41,8 +41,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 
 PERMISSION_LABELS: dict[str, str] = {
     "alerts.view": "查看预警",
-    "alerts.handle": "处置预警（签收、发布信息、召开发布会、暂缓）",
-    "alerts.dispatch": "转派与关闭预警",
+    "alerts.handle": "处置预警（签收、发布信息、召开发布会、暂缓、退回值班室）",
+    "alerts.dispatch": "转派、合并与关闭预警",
     "alerts.supervise": "督办",
     "search": "检索",
     "labels.correct": "标注纠错",

@@ -47,6 +47,7 @@ ACTION_ORDER = (
     "info_published",
     "press_conference",
     "reassign",
+    "return",
     "supervise",
     "snooze",
     "unsnooze",
@@ -121,13 +122,17 @@ def board_rows(
 
 
 def allowed_actions(principal: Principal, alert: service.AlertRead) -> list[str]:
+    """The actions this user may take on the alert now. Who may 转派 (dispatch) is offered that; a
+    department handler is offered 退回值班室 (with a reason) instead."""
     names = []
     for name in ACTION_ORDER:
         if not principal.can(actions.PERMISSION_FOR[name]):
             continue
+        if name == "return" and principal.can("alerts.dispatch"):
+            continue
         state_action = STATE_ACTION.get(name)
         if (state_action is not None and can(state_action, alert.status)) or (
-            name == "reassign" and alert.status in OPEN
+            name in ("reassign", "return") and alert.status in OPEN
         ):
             names.append(name)
     return names
@@ -249,4 +254,6 @@ async def alert_action(
         return alert_page_response(
             request, state, session, principal, alert_id, now, error=exc.detail, status_code=exc.status
         )
+    if action == "return" and principal.department_scope is not None:
+        return see_other("/department?done=return")  # the case has left this department's view
     return see_other(f"/alerts/{alert_id}?done={action}")

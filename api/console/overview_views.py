@@ -42,6 +42,7 @@ def department_page(
     session: DB,
     now: Now,
     department_id: Annotated[str | None, Query(max_length=60)] = None,
+    done: Annotated[str, Query(max_length=20)] = "",
     principal: Principal = console_user("department.view"),
 ) -> Response:
     directory = load_directory(session, state.settings)
@@ -64,6 +65,7 @@ def department_page(
             "now": now,
             "departments": directory.departments if principal.department_scope is None else [],
             "department_name": queue.department_name,
+            "flash": "已退回值班室" if done == "return" else None,
         },
     )
 

@@ -113,7 +113,8 @@ def _action_route(name: str, path: str, summary: str) -> None:
 for _name, _path, _summary in (
     ("acknowledge", "acknowledge", "签收"),
     ("start_response", "start-response", "开始处置"),
-    ("reassign", "reassign", "转派（须写明理由）"),
+    ("reassign", "reassign", "转派到另一部门（值班员、管理员；须写明理由）"),
+    ("return", "return", "退回值班室（部门处置人：不属本部门的案件，须写明理由）"),
     ("info_published", "info-published", "记录权威信息已发布（链接与佐证），停止相应时限"),
     ("press_conference", "press-conference", "记录新闻发布会已召开"),
     ("supervise", "supervision", "督办"),

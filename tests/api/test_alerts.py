@@ -218,3 +218,74 @@ def test_board_views_filter_the_alerts(client: TestClient, alerts: dict[str, int
     overdue = client.get("/board", params={"view": "overdue"}).text
     assert "合肥 工业园 排污" in overdue and "安庆 化工厂 排污" in overdue and "超时 1:00:00" in overdue
     assert client.get("/board", params={"view": "nonsense"}).status_code == 422
+
+
+DUTY_OFFICE = "ah-wxb"  # the duty office of the tests' directory
+
+
+def test_only_dispatchers_reassign_a_department_hands_back_with_a_reason(
+    client: TestClient, alerts: dict[str, int]
+) -> None:
+    csrf = {"X-CSRF-Token": login(client, "dept_a")}
+    move = {"department_id": DEPT_B, "reason": "不归我们管"}
+    refused = client.post(f"/api/alerts/{alerts['a']}/reassign", json=move, headers=csrf)
+    assert refused.status_code == 403 and "转派" in refused.json()["detail"]
+    assert client.get(f"/api/alerts/{alerts['a']}").json()["department_id"] == DEPT_A  # still ours
+    no_reason = client.post(f"/api/alerts/{alerts['a']}/return", json={}, headers=csrf)
+    assert no_reason.status_code == 422
+    assert (
+        client.post(f"/api/alerts/{alerts['a']}/return", json={"reason": " "}, headers=csrf).status_code
+        == 422
+    )
+    back = client.post(
+        f"/api/alerts/{alerts['a']}/return", json={"reason": "排污口在合肥境内，非本市管辖"}, headers=csrf
+    )
+    assert back.status_code == 200 and back.json()["department_id"] == DUTY_OFFICE
+    assert client.get(f"/api/alerts/{alerts['a']}").status_code == 404  # out of this department's view
+    # another department cannot hand back what is not theirs
+    client.post("/logout", data={"csrf_token": csrf["X-CSRF-Token"]})
+    csrf = {"X-CSRF-Token": login(client, "dept_b")}
+    assert (
+        client.post(f"/api/alerts/{alerts['a']}/return", json={"reason": "x"}, headers=csrf).status_code
+        == 404
+    )
+    # the duty office sees why, and dispatches it on
+    client.post("/logout", data={"csrf_token": csrf["X-CSRF-Token"]})
+    csrf = {"X-CSRF-Token": login(client, "duty")}
+    history = client.get(f"/api/alerts/{alerts['a']}/history").json()
+    assert any("排污口在合肥境内" in (h["reason"] or "") and h["actor"] == "dept_a" for h in history)
+    again = client.post(f"/api/alerts/{alerts['a']}/return", json={"reason": "x"}, headers=csrf)
+    assert again.status_code == 409 and "已在值班室" in again.json()["detail"]
+    moved = client.post(f"/api/alerts/{alerts['a']}/reassign", json=move, headers=csrf)
+    assert moved.status_code == 200 and moved.json()["department_id"] == DEPT_B
+
+
+def test_console_offers_a_department_hand_back_instead_of_reassign(
+    client: TestClient, alerts: dict[str, int]
+) -> None:
+    csrf = login(client, "dept_a")
+    page = client.get(f"/alerts/{alerts['a']}").text
+    assert 'data-action="return"' in page and 'data-action="reassign"' not in page
+    assert 'placeholder="退回理由（必填：为何不属本部门）"' in page
+    forged = client.post(
+        f"/alerts/{alerts['a']}/actions/reassign",
+        data={"department_id": DEPT_B, "reason": "x", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403
+    empty = client.post(
+        f"/alerts/{alerts['a']}/actions/return", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert empty.status_code == 422 and "请填写完整" in empty.text
+    done = client.post(
+        f"/alerts/{alerts['a']}/actions/return",
+        data={"reason": "非本部门职责", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/department?done=return"
+    queue = client.get(done.headers["location"]).text
+    assert "已退回值班室" in queue and "本部门当前没有待处置的预警" in queue
+    client.post("/logout", data={"csrf_token": csrf})
+    login(client, "duty")
+    page = client.get(f"/alerts/{alerts['a']}").text
+    assert 'data-action="reassign"' in page and 'data-action="return"' not in page
