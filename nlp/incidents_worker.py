@@ -207,7 +207,7 @@ class IncidentsWorker(Worker):
                         "incident_id": c.incident.id,
                         "at": c.member.at,
                         "minhash": c.signature.hashvalues_bytes(),
-                        "numbers": sorted(c.signature.numbers),
+                        "numbers": c.signature.stored_numbers(),
                         "places": sorted(c.signature.places),
                         "member": c.member.to_state(),
                     }
