@@ -44,6 +44,7 @@ NUM_PERM = 128
 SHINGLE = 2
 THRESHOLD = 0.5
 BANDS, ROWS = 42, 3  # 126 of the 128 values
+ALIKE = THRESHOLD / 2  # two reposts whose reposted texts are this alike may match on their whole texts
 _SCHEME = "affine32"
 
 _REPOST = re.compile(r"//\s*@[^:：\s]{1,30}[:：]?|(?:回复|转发)?@[^\s:：,，@]{1,30}[:：]?")
@@ -87,9 +88,18 @@ def numbers(text: str) -> frozenset[str]:
     text: what normalising removes separates numbers (an already normalised text works, but a digit
     just before a removed repost marker is then read as part of the next number)."""
     found = set()
-    for part in re.split(r"[^\w.]|_", _stripped(text)):
+    for part in "".join(map(_number_char, _stripped(text))).split():
         found.update(_canonical(n) for n in _NUMBER.findall(part))
     return frozenset(found)
+
+
+def _number_char(ch: str) -> str:
+    """Letters and digits stay; spaces (where something was removed) and symbols (emoji) separate;
+    punctuation and marks go as in ``normalize`` (1,000 and 3.5 read as before: 1000, 35)."""
+    kind = unicodedata.category(ch)[0]
+    if kind in "LN":
+        return ch
+    return " " if kind in "SZ" or ch.isspace() else ""
 
 
 @lru_cache(maxsize=4096)
@@ -143,11 +153,18 @@ class Signature:
 
     def match(self, other: Signature) -> float:
         """The best estimated similarity of two posts' texts that agree on the facts (0 when none do).
-        Two reposts are compared on what they repost only (nothing, when one of them reposts no words)."""
-        if self.quoted is not None and other.quoted is not None:
-            if self.quoted.empty or other.quoted.empty:
+        Two reposts are compared on what they repost, and on their whole texts only when what they repost
+        is alike too (or wordless in both): the same comment on two different posts is no duplicate."""
+        mine, theirs = self.quoted, other.quoted
+        if mine is not None and theirs is not None:
+            if mine.empty and theirs.empty:
+                pairs = [(self, other)]
+            elif mine.empty or theirs.empty:
                 return 0.0
-            pairs = [(self.quoted, other.quoted)]
+            elif float(mine.minhash.jaccard(theirs.minhash)) >= ALIKE:
+                pairs = [(mine, theirs), (self, other)]
+            else:
+                return 0.0
         else:
             pairs = [(a, b) for a in self.texts() for b in other.texts()]
         best = 0.0
