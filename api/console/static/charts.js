@@ -6,7 +6,10 @@
     var el = document.getElementById(name + "-data");
     return el ? JSON.parse(el.textContent) : null;
   }
-  var base = { grid: { left: 48, right: 16, top: 28, bottom: 28 }, tooltip: { trigger: "axis" },
+  // Tooltips are drawn on the canvas ("richText"): ECharts' HTML tooltip writes style="" attributes, which
+  // the console's Content-Security-Policy (style-src 'self') refuses.
+  var tooltip = { trigger: "axis", renderMode: "richText" };
+  var base = { grid: { left: 48, right: 16, top: 28, bottom: 28 }, tooltip: tooltip,
                textStyle: { fontFamily: "Noto Sans CJK SC, sans-serif" } };
   function category(labels) { return { type: "category", data: labels, axisLabel: { hideOverlap: true } }; }
   var builders = {
@@ -30,7 +33,7 @@
         series: [bar("负面", d.negative, "#c62828"), bar("中性", d.neutral, "#9aa6b2"), bar("正面", d.positive, "#1f8a4c")] });
     },
     bars: function (d) {
-      return Object.assign({}, base, { tooltip: { trigger: "axis" }, grid: { left: 110, right: 24, top: 8, bottom: 24 },
+      return Object.assign({}, base, { tooltip: tooltip, grid: { left: 110, right: 24, top: 8, bottom: 24 },
         xAxis: { type: "value", minInterval: 1 }, yAxis: { type: "category", data: d.labels, inverse: true },
         series: [{ type: "bar", data: d.values, barMaxWidth: 22, itemStyle: { color: "#0b4f8a" } }] });
     }
@@ -38,6 +41,7 @@
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var kind = el.dataset.chart, d = data(el.id);
     if (!d || !builders[kind]) { return; }
+    if (el.dataset.height) { el.style.height = el.dataset.height + "px"; }  // CSSOM: no style="" under the CSP
     var chart = echarts.init(el);
     chart.setOption(builders[kind](d));
     window.addEventListener("resize", function () { chart.resize(); });

@@ -1,5 +1,5 @@
 /* Console behaviour without a build step: live countdowns, board updates pushed by SSE (polling as the
-   fallback), cue for new 重大 alerts. */
+   fallback), cue for new 重大 alerts, the few controls that need script (bound here, never inline). */
 (function () {
   "use strict";
 
@@ -98,7 +98,25 @@
     if (banner) { banner.addEventListener("click", function () { banner.classList.remove("show"); }); }
   }
 
+  // No inline handlers or javascript: URLs (the Content-Security-Policy refuses them): behaviour is bound here.
+  function bindControls() {
+    // a <select data-autosubmit> submits its form when changed (部门工作台's department picker)
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { if (select.form) { select.form.submit(); } });
+    });
+    // <a data-back href="fallback">: back in history when there is one, else the link's own page
+    document.querySelectorAll("a[data-back]").forEach(function (link) {
+      link.addEventListener("click", function (e) {
+        if (window.history.length > 1 && document.referrer && new URL(document.referrer).origin === window.location.origin) {
+          e.preventDefault();
+          window.history.back();
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    bindControls();
     tickClocks();
     setInterval(tickClocks, 1000);
     var board = document.getElementById("board");
