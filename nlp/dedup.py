@@ -237,12 +237,17 @@ def signature(text: str, places: Iterable[str] = ()) -> Signature:
     return Signature(_minhash(grams), numbers(text), where, empty=not grams, quoted=inner)
 
 
-def _bands(sig: Signature) -> set[tuple[int, ...]]:
-    """The LSH keys of a post: (band, its ROWS values) for each band of each of its texts."""
-    keys: set[tuple[int, ...]] = set()
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)[:ROWS]
+_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+
+
+def _bands(sig: Signature) -> set[int]:
+    """The LSH keys of a post: each band of each of its texts, its ROWS values and its number mixed into
+    64 bits (two different bands may share a key: one more candidate, which ``find`` checks)."""
+    keys: set[int] = set()
     for text in sig.texts():
-        rows = np.asarray(text.minhash.hashvalues[: BANDS * ROWS]).reshape(BANDS, ROWS).tolist()
-        keys.update((band, *values) for band, values in enumerate(rows))
+        rows = np.asarray(text.minhash.hashvalues[: BANDS * ROWS], dtype=np.uint64).reshape(BANDS, ROWS)
+        keys.update(((rows * _MIX).sum(axis=1, dtype=np.uint64) + _SALT).tolist())
     return keys
 
 
@@ -252,8 +257,8 @@ class NearDuplicateIndex:
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
         self._sigs: dict[str, Signature] = {}
-        self._keys: dict[str, set[tuple[int, ...]]] = {}
-        self._buckets: dict[tuple[int, ...], set[str]] = {}
+        self._keys: dict[str, set[int]] = {}
+        self._buckets: dict[int, set[str]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._sigs

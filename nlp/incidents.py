@@ -652,8 +652,12 @@ def _locations(members: list[Member]) -> list[Location]:
         return []
     names = {loc.code: loc for m in members for loc in m.locations}
 
-    supports = {code: sum(v for c, v in votes.items() if c.startswith(code)) for code in votes}
-    support = supports.__getitem__  # a code's votes and its descendants' (``is_ancestor``)
+    supports = dict.fromkeys(votes, 0)  # a code's votes and its descendants' (``is_ancestor``)
+    for c, v in votes.items():
+        for end in range(1, len(c) + 1):
+            if c[:end] in supports:
+                supports[c[:end]] += v
+    support = supports.__getitem__
 
     ranked = sorted(votes, key=lambda c: (-support(c), -len(c), c))
     chosen: list[str] = []
