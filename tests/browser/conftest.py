@@ -158,14 +158,43 @@ def browser(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> It
             locale="zh-CN",
             timezone_id="Asia/Shanghai",
         )
+        violations: list[str] = []
+        context.csp_violations = violations  # the page fixture fails a test that left any here
+        context.expose_binding("__yuqingCspViolation", lambda _source, text: violations.append(str(text)))
+        context.add_init_script(CSP_LISTENER)
+        context.on("console", lambda msg: _note_csp_console(violations, msg))
         yield context
         context.close()
 
 
+# Reports every Content-Security-Policy violation of every page and frame in the context to Python, from
+# before the page's own scripts run.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  var text = e.effectiveDirective + " blocked " + (e.blockedURI || "inline") + " at " + e.documentURI
+    + (e.sourceFile ? " (" + e.sourceFile + ":" + e.lineNumber + ")" : "")
+    + (e.sample ? ": " + e.sample : "");
+  if (window.__yuqingCspViolation) { window.__yuqingCspViolation(text); }
+}, true);
+"""
+
+
+def _note_csp_console(violations: list[str], msg: Any) -> None:
+    if "Content Security Policy" in msg.text:
+        where = msg.location or {}
+        violations.append(f"console {msg.type} at {where.get('url')}:{where.get('lineNumber')}: {msg.text}")
+
+
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
+    """A fresh page; the test fails if any page of the browser broke the Content-Security-Policy."""
     browser.clear_cookies()
+    browser.csp_violations.clear()
     page = browser.new_page()
     page.set_default_timeout(15_000)
     yield page
     page.close()
+    if browser.csp_violations:
+        found = list(browser.csp_violations)
+        browser.csp_violations.clear()
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(found), pytrace=False)
