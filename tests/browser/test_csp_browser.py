@@ -159,6 +159,7 @@ def test_every_console_page_runs_under_the_csp(page: Any, console: Console) -> N
     page.goto(f"{console.url}/leader")
     assert page.locator("#regions canvas").count() >= 1
     assert page.locator("#regions").evaluate("e => e.getBoundingClientRect().height") > 60  # data-height
+    page.wait_for_timeout(1200)  # ECharts' 1 s entry animation: the bars at their full length
     screenshot(page, "csp-leader", full_page=True)
 
     page.goto(f"{console.url}/department")
