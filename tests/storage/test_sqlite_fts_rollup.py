@@ -38,7 +38,11 @@ def random_post(rng: random.Random, pid: str, fetched: datetime) -> EnrichedPost
 def expected(posts: dict[str, EnrichedPost], query: SearchQuery) -> tuple[int, dict, list]:
     kept = [p for p in posts.values()
             if (query.start is None or p.published_at >= query.start)
-            and (query.end is None or p.published_at < query.end)]
+            and (query.end is None or p.published_at < query.end)
+            and (not query.source_ids or p.source_id in query.source_ids)
+            and (not query.categories or p.tags.category in query.categories)
+            and (not query.sentiments or p.tags.sentiment.label in query.sentiments)
+            and (not query.relevant_only or p.tags.relevant)]
     values = {
         "source_id": lambda p: [p.source_id], "source_kind": lambda p: [p.source_kind],
         "category": lambda p: [p.tags.category] if p.tags.category is not None else [],
@@ -104,8 +108,11 @@ def test_counts_stay_exact_through_random_upserts(tmp_path: Path) -> None:
             start, end = random_bound(rng), random_bound(rng)
             if start and end and start >= end:
                 start, end = end, start
+            filters = rng.choice([{}, {}, {"source_ids": ["weibo", "forum-x", "weibo"]}, {"categories": [""]},
+                                  {"categories": ["供水", "交通"]}, {"sentiments": ["negative"]},
+                                  {"relevant_only": True}, {"categories": ["供水"], "relevant_only": True}])
             query = SearchQuery(start=start, end=end, facets=FACETS, facet_size=rng.choice([1, 3, 20]),
-                                histogram=rng.choice(["hour", "day"]), size=0)
+                                histogram=rng.choice(["hour", "day"]), size=0, **filters)
             result = store.search(query)
             assert (result.total, result.facets, result.histogram) == expected(posts, query), query
 
@@ -118,12 +125,12 @@ def test_counts_stay_exact_through_random_upserts(tmp_path: Path) -> None:
 
 
 def test_rollup_answers_like_the_documents(tmp_path: Path) -> None:
-    """A query with a filter counts the documents; the same query without it reads the rollup: where the
-    filter keeps every post, both agree."""
+    """A query filtering on two fields counts the documents; the same query without filters reads the
+    rollup: where the filters keep every post, both agree."""
     rng = random.Random(3)
     store = SqliteFtsStore(f"sqlite:///{tmp_path / 'search.sqlite3'}")
     store.index([random_post(rng, f"p{i}", T0 + timedelta(days=5)) for i in range(200)])
-    every = {"sentiments": ["negative", "neutral", "positive"]}
+    every = {"sentiments": ["negative", "neutral", "positive"], "source_ids": ["weibo", "gov-bj", "forum-x"]}
     bounds = [(None, None), (T0 + timedelta(hours=5, minutes=7), T0 + timedelta(hours=50, seconds=3)),
               (T0 + timedelta(hours=5), None), (None, T0 + timedelta(hours=20, minutes=1))]
     for start, end in bounds:

@@ -7,11 +7,13 @@
 - ``documents_fts``: FTS5 over the space-joined tokens of the title and of the content. The
   ``unicode61`` tokenizer splits on blanks and punctuation only, so a Chinese word the nlp stage
   segmented stays one token and matches whole; ranking is BM25 with the title weighted higher;
-- ``rollup``: how many posts each hour holds, in all (field ``''``) and per value of every facet field,
-  kept in the same transaction as the documents. A query without text or filters (other than a time
-  range) reads its total, facets and histogram there: the whole hours of its range from the rollup, the
-  minutes at its edges from ``documents``, so the answer is exact and costs hours, not posts. Other
-  queries count their matches in one pass (the match set materialized once, every aggregation over it).
+- ``rollup``: how many posts each hour holds, in all (field ``''``) and per value of every facet field
+  (field ``category`` …), and each China day per facet value (field ``category@day`` …, ``hour`` the
+  day's first hour), kept in the same transaction as the documents. A query without text or filters
+  (other than a time range) reads its total, facets and histogram there: the whole days of its range
+  from the day rows, the whole hours around them from the hour rows, the minutes at its edges from
+  ``documents``, so the answer is exact and costs days and hours, not posts. Other queries count their
+  matches in one pass (the match set materialized once, every aggregation over it).
 
 The file is in WAL mode: the indexer writes while the API reads. Each thread has its own connection.
 """
@@ -19,7 +21,6 @@ The file is in WAL mode: the indexer writes while the API reads. Each thread has
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
 from collections import Counter
@@ -100,16 +101,39 @@ CREATE TABLE rollup (
 ) WITHOUT ROWID;
 """
 _HOUR = f"CAST((published_at + {_CN_OFFSET}) / 3600 AS INTEGER) * 3600 - {_CN_OFFSET}"
-# the rollup of every document, as _rollup_keys counts a post (location codes once per post)
-_ROLLUP_FROM_DOCUMENTS = f"""
+_DAY = "@day"  # suffix of the fields of the day rows
+_FILTER_FIELDS = ("source_id", "category", "sentiment", "relevant")  # a query may filter on one of them
+
+
+def _rollup_from_documents() -> str:
+    """The hour rows and the filter fields' day rows of every document, as _rollup_keys counts a post
+    (location codes once per post)."""
+    arms = []
+    for by in (None, *_FILTER_FIELDS):
+        prefix = f"'{by}=' || d.{by} || '|' || " if by else ""
+        hour, suffix = ("d.day", _DAY) if by else ("d.hour", "")
+        for name in ("", *_ROLLUP_FIELDS):
+            value = f"d.{name}" if name else "''"
+            where = " AND ".join(f"d.{column} IS NOT NULL" for column in (by, name) if column) or "1"
+            arms.append(f"SELECT {prefix}'{name}{suffix}' AS field, {hour} AS hour, {value} AS value FROM d"
+                        f" WHERE {where}")
+        where = f"d.{by} IS NOT NULL" if by else "1"
+        arms.append(f"SELECT {prefix}'location_code{suffix}', {hour}, p.code FROM d JOIN p ON p.doc = d.rowid"
+                    f" WHERE {where}")
+    day = _HOUR.replace("3600", "86400")
+    return (f"WITH d AS (SELECT rowid, {_HOUR} AS hour, {day} AS day, source_id, source_kind, category,"
+            " sentiment, severity, CAST(relevant AS TEXT) AS relevant FROM documents),"
+            " p AS (SELECT DISTINCT d.rowid AS doc, j.value AS code"
+            " FROM documents d, json_each(d.location_codes) j)"
+            " INSERT INTO rollup (field, hour, value, n) SELECT field, hour, value, count(*) FROM ("
+            + " UNION ALL ".join(arms) + ") GROUP BY field, hour, value")
+
+
+_ROLLUP_DAYS_FROM_HOURS = f"""
 INSERT INTO rollup (field, hour, value, n)
-SELECT field, hour, value, count(*) FROM (
-    SELECT '' AS field, {_HOUR} AS hour, '' AS value FROM documents
-""" + "".join(f"""    UNION ALL SELECT '{name}', {_HOUR}, {name} FROM documents WHERE {name} IS NOT NULL
-""" for name in _ROLLUP_FIELDS) + f"""    UNION ALL SELECT 'location_code', hour, value FROM (
-        SELECT DISTINCT d.rowid, {_HOUR.replace("published_at", "d.published_at")} AS hour, j.value AS value
-        FROM documents d, json_each(d.location_codes) j)
-) GROUP BY field, hour, value
+SELECT field || '{_DAY}', CAST((hour + {_CN_OFFSET}) / 86400 AS INTEGER) * 86400 - {_CN_OFFSET}, value, sum(n)
+FROM rollup WHERE field IN ({", ".join(f"'{name}'" for name in (*_ROLLUP_FIELDS, "location_code"))})
+GROUP BY 1, 2, 3
 """
 
 
@@ -228,14 +252,14 @@ class SqliteFtsStore:
         """Write one post; returns what the rollup gains (+1) and loses (-1) by it."""
         row = conn.execute(
             "SELECT rowid, fetched_at, published_at, source_id, source_kind, category, sentiment, severity,"
-            " location_codes FROM documents WHERE id = ?", (post.id,)).fetchone()
+            " location_codes, relevant FROM documents WHERE id = ?", (post.id,)).fetchone()
         delta: Counter[tuple[str, int, str]] = Counter()
         if row is not None and row[1] > post.fetched_at.timestamp():
             return delta  # an older version arrived late: keep the newer one
         if row is not None:
             conn.execute("DELETE FROM documents_fts WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM document_places WHERE doc = ?", (row[0],))
-            delta.subtract(_rollup_keys(row[2], row[3:8], json.loads(row[8])))
+            delta.subtract(_rollup_keys(row[2], row[3:8], row[9], json.loads(row[8])))
         tags = post.tags
         values = (
             post_time(post).timestamp(), post.fetched_at.timestamp(), post.source_id,
@@ -243,7 +267,7 @@ class SqliteFtsStore:
             tags.sentiment.label, tags.severity.level, int(tags.relevant), post.heat,
         )
         delta.update(_rollup_keys(values[0], (values[2], values[3], values[4], values[6], values[7]),
-                                  [loc.code for loc in tags.locations]))
+                                  tags.relevant, [loc.code for loc in tags.locations]))
         if row is None:
             rowid = conn.execute(
                 "INSERT INTO documents (id, published_at, fetched_at, source_id, source_kind, category,"
@@ -430,19 +454,29 @@ def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any
 
 
 def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | None:
-    """The counts of a query without text and filters from the rollup: its whole hours there, the
-    minutes before its first and after its last whole hour from ``documents``. None for other queries."""
-    if (query.source_ids or query.categories or query.sentiments or query.post_ids or query.relevant_only
-            or query.location_codes):
+    """The counts of a query without text, filtering on one filter field at most, from the rollup: its
+    whole hours there (whole days if it filters), the time before the first and after the last from
+    ``documents``. None for other queries."""
+    if query.post_ids or query.location_codes:
         return None
+    chosen = {"source_id": query.source_ids, "category": query.categories, "sentiment": query.sentiments,
+              "relevant": ["1"] if query.relevant_only else []}
+    chosen = {by: values for by, values in chosen.items() if values}
+    if len(chosen) > 1:
+        return None
+    # a post has one value of a field: the posts of different values are apart, their counts add up
+    prefixes = [f"{by}={value}|" for by, values in chosen.items() for value in dict.fromkeys(values)] or [""]
+    if chosen and query.histogram == "hour":
+        return None  # a filter field's rows count days
     start = query.start.timestamp() if query.start is not None else None
     end = query.end.timestamp() if query.end is not None else None
     if (start is not None and start < 0) or (end is not None and end < 0):
         return None  # before 1970 CAST truncates toward zero and an hour key is not the hour's start
-    first = math.ceil(start / 3600) * 3600 if start is not None else None  # hours start on multiples of 3600
-    stop = math.floor(end / 3600) * 3600 if end is not None else None
+    unit = 86400 if chosen else 3600
+    first = None if start is None else _bucket(start, unit) + (unit if _bucket(start, unit) < start else 0)
+    stop = None if end is None else _bucket(end, unit)
     if first is not None and stop is not None and first >= stop:
-        return None  # no whole hour: the documents are few
+        return None  # no whole hour (day): the documents are few
     total, facets, buckets = 0, {name: Counter() for name in query.facets}, Counter()
 
     def add(counts: Counts) -> None:
@@ -452,20 +486,33 @@ def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | Non
             facets[name].update(values)
         buckets.update(counts[2])
 
+    where, params = _filters(query.model_copy(update={"start": None, "end": None}))
     for lo, hi in ((start, first), (stop, end)):
         if lo is not None and hi is not None and lo < hi:
-            add(_counts(conn, "documents d", "d.published_at >= ? AND d.published_at < ?", [lo, hi],
-                        query.facets, query.histogram))
+            clause = " AND ".join(["d.published_at >= ? AND d.published_at < ?", *where])
+            add(_counts(conn, "documents d", clause, [lo, hi, *params], query.facets, query.histogram))
+    fields = f"field IN ({','.join('?' * len(prefixes))})"
     hours = "hour >= ? AND hour < ?"
-    bounds = [-(2**62) if first is None else first, 2**62 if stop is None else stop]
+    lo, hi = -(2**62) if first is None else first, 2**62 if stop is None else stop
     width = _BUCKET_SECONDS[query.histogram] if query.histogram else 0
-    for hour, n in conn.execute(f"SELECT hour, n FROM rollup WHERE field = '' AND {hours}", bounds):
+    totals = conn.execute(f"SELECT hour, n FROM rollup WHERE {fields} AND {hours}",
+                          [*(prefix + (_DAY if chosen else "") for prefix in prefixes), lo, hi])
+    for hour, n in totals:
         total += n
         if width:
             buckets[_bucket(hour, width)] += n
+    # facets: the whole China days inside [lo, hi) from the day rows, the hours around them from the hour rows
+    day_lo = lo if first is None else _bucket(first + 86400 - 3600, 86400)  # the first day start >= first
+    day_hi = hi if stop is None else _bucket(stop, 86400)  # the last day start <= stop
+    parts = [("", lo, hi)]
+    if day_lo < day_hi:
+        parts = [("", lo, day_lo), (_DAY, day_lo, day_hi), ("", day_hi, hi)]
     for name in dict.fromkeys(query.facets):
-        facets[name].update(dict(conn.execute(
-            f"SELECT value, sum(n) FROM rollup WHERE field = ? AND {hours} GROUP BY value", [name, *bounds])))
+        for suffix, part_lo, part_hi in parts:
+            if part_lo < part_hi:
+                facets[name].update(dict(conn.execute(
+                    f"SELECT value, sum(n) FROM rollup WHERE {fields} AND {hours} GROUP BY value",
+                    [*(prefix + name + suffix for prefix in prefixes), part_lo, part_hi])))
     return total, facets, buckets
 
 
@@ -478,14 +525,21 @@ def _histogram(counts: Counter[int], width: int) -> list[tuple[datetime, int]]:
     return [(datetime.fromtimestamp(b, CN_TZ), counts.get(b, 0)) for b in range(first, last + width, width)]
 
 
-def _rollup_keys(published_at: float, values: Iterable[str | None],
+def _rollup_keys(published_at: float, values: Sequence[str | None], relevant: bool,
                  codes: Iterable[str]) -> list[tuple[str, int, str]]:
-    """What one post adds to the rollup: its hour in all, and under each facet value it has."""
-    hour = _bucket(published_at, 3600)
-    keys = [("", hour, "")]
-    keys += [(name, hour, value) for name, value in zip(_ROLLUP_FIELDS, values, strict=True)
-             if value is not None]
-    keys += [("location_code", hour, code) for code in dict.fromkeys(codes)]
+    """What one post adds to the rollup: its hour in all, its hour and day under each facet value; and
+    under its value of each filter field, its day in all and under each facet value (``category=供水|@day``,
+    ``category=供水|source_id@day`` …), so a query filtering on one of those fields is answered there too."""
+    hour, day = _bucket(published_at, 3600), _bucket(published_at, 86400)
+    fields = dict(zip(_ROLLUP_FIELDS, values, strict=True))
+    named = [(name, value) for name, value in fields.items() if value is not None]
+    named += [("location_code", code) for code in dict.fromkeys(codes)]
+    fields["relevant"] = str(int(relevant))
+    keys = [("", hour, ""), *((name, hour, value) for name, value in named),
+            *((name + _DAY, day, value) for name, value in named)]
+    for prefix in (f"{by}={fields[by]}|" for by in _FILTER_FIELDS if fields[by] is not None):
+        keys.append((prefix + _DAY, day, ""))
+        keys += [(prefix + name + _DAY, day, value) for name, value in named]
     return keys
 
 
@@ -500,7 +554,8 @@ def _apply_rollup(conn: sqlite3.Connection, delta: Counter[tuple[str, int, str]]
 def rebuild_rollup(conn: sqlite3.Connection) -> None:
     """Count the rollup afresh from ``documents`` (inside the caller's write transaction)."""
     conn.execute("DELETE FROM rollup")
-    conn.execute(_ROLLUP_FROM_DOCUMENTS)
+    conn.execute(_rollup_from_documents())
+    conn.execute(_ROLLUP_DAYS_FROM_HOURS)
 
 
 def _migrate_from_1(conn: sqlite3.Connection) -> None:
