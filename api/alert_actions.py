@@ -17,6 +17,7 @@ from alerting.state import InvalidTransition
 from api.deps import Principal
 from api.labels import ACTION_LABELS, STATUS_LABELS
 from api.problems import ProblemError
+from api.schemas import NO_NUL
 from yuqing.settings import Settings
 
 ActionName = Literal[
@@ -47,23 +48,27 @@ PERMISSION_FOR: dict[str, str] = {
     "merge": "alerts.dispatch",
 }
 
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Link = Annotated[str, Field(min_length=1, max_length=2000, description="http(s) URL of the publication")]
+Text = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
+Link = Annotated[
+    str, Field(min_length=1, max_length=2000, pattern=NO_NUL, description="http(s) URL of the publication")
+]
 
 
 class NoteIn(BaseModel):
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, pattern=NO_NUL)
 
 
 class ReassignIn(BaseModel):
-    department_id: str = Field(min_length=1, max_length=60)
+    department_id: str = Field(min_length=1, max_length=60, pattern=NO_NUL)
     reason: Text
 
 
 class ReturnIn(BaseModel):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)] = Field(
-        description="why the case is not this department's (kept in the audit log)"
-    )
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL),
+        Field(description="why the case is not this department's (kept in the audit log)"),
+    ]
 
 
 class EvidenceIn(BaseModel):
@@ -73,7 +78,7 @@ class EvidenceIn(BaseModel):
 
 class SupervisionIn(BaseModel):
     reason: Text
-    supervisor: str | None = Field(default=None, max_length=120)
+    supervisor: str | None = Field(default=None, max_length=120, pattern=NO_NUL)
 
 
 class SnoozeIn(BaseModel):

@@ -12,7 +12,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.auth.sessions import SessionCodec
 from api.deps import AppState, default_store_factory
-from api.middleware import BrowserSessionMiddleware
+from api.middleware import BrowserSessionMiddleware, RefuseNulMiddleware
 from api.problems import install_problem_handlers
 from yuqing.clock import Clock, SystemClock
 from yuqing.db.session import Database, open_database
@@ -72,6 +72,7 @@ def create_app(
     app.state.yuqing = state
     install_problem_handlers(app)
 
+    app.add_middleware(RefuseNulMiddleware)  # inside the session: its error page is the console's
     app.add_middleware(BrowserSessionMiddleware, codec=state.codec)
     if settings.trusted_proxy_list:
         # outermost: the session cookie's Secure flag and the login rate limit see the client's scheme and

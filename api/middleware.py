@@ -6,6 +6,8 @@ Plain ASGI (not ``@app.middleware("http")``) so that a streamed response — the
 
 from __future__ import annotations
 
+from urllib.parse import unquote_plus
+
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +31,26 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+class RefuseNulMiddleware:
+    """A path or query string holding a NUL character answers 422: no id, name or search term has one,
+    and PostgreSQL cannot even compare text with it (it would end in a 500). Bodies say so in their
+    schemas (``api.schemas.NO_NUL``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or "\x00" in unquote_plus(scope["query_string"].decode("latin-1"))
+        ):
+            from api.problems import problem_response
+
+            response = problem_response(Request(scope), 422, "请求地址或查询参数含有 NUL 字符")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class BrowserSessionMiddleware:

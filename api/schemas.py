@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from yuqing.schemas import EnrichedPost
 
@@ -24,13 +24,16 @@ class MeOut(UserOut):
     )
 
 
+NO_NUL = r"^[^\x00]*$"  # the database stores no NUL character (PostgreSQL refuses it in text)
+
+
 class LoginIn(BaseModel):
-    name: str = Field(min_length=1, max_length=80)
+    name: str = Field(min_length=1, max_length=80, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=200)
 
 
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=80, description="what the token is for")
+    name: str = Field(min_length=1, max_length=80, pattern=NO_NUL, description="what the token is for")
 
 
 class TokenOut(BaseModel):
@@ -124,16 +127,32 @@ class SearchOut(BaseModel):
 
 
 LabelTask = Literal["relevance", "category", "sentiment"]
+RelevanceLabel = Literal["relevant", "irrelevant"]
+SentimentLabel = Literal["negative", "neutral", "positive"]
 
 
-class LabelIn(BaseModel):
-    task: LabelTask
+class RelevanceLabelIn(BaseModel):
+    task: Literal["relevance"]
+    label: RelevanceLabel
+
+
+class SentimentLabelIn(BaseModel):
+    task: Literal["sentiment"]
+    label: SentimentLabel
+
+
+class CategoryLabelIn(BaseModel):
+    task: Literal["category"]
     label: str = Field(
         min_length=1,
         max_length=40,
-        description="relevance: relevant|irrelevant; sentiment: negative|neutral|positive; "
-        "category: the category name",
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+        description="the category name (free text, not blank; the console suggests the known ones)",
     )
+
+
+LabelIn = Annotated[RelevanceLabelIn | SentimentLabelIn | CategoryLabelIn, Field(discriminator="task")]
+LABEL_IN: TypeAdapter[RelevanceLabelIn | SentimentLabelIn | CategoryLabelIn] = TypeAdapter(LabelIn)
 
 
 class LabelOut(BaseModel):
@@ -148,7 +167,7 @@ class LabelOut(BaseModel):
 
 UserRoleName = Literal["admin", "duty_officer", "department", "leader", "analyst"]
 _NO_CONTROL_CHARS = r"^[^\x00-\x1f\x7f]*$"
-_NO_NUL = r"^[^\x00]*$"
+_NO_NUL = NO_NUL
 
 
 class UserAdminOut(BaseModel):
@@ -166,6 +185,18 @@ class UserAdminOut(BaseModel):
 
 
 class UserCreateIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            # what the server enforces: a department handler needs a department, no other role has one
+            "if": {"properties": {"role": {"const": "department"}}, "required": ["role"]},
+            "then": {
+                "required": ["department_id"],
+                "properties": {"department_id": {"type": "string", "minLength": 1}},
+            },
+            "else": {"properties": {"department_id": {"anyOf": [{"type": "null"}, {"const": ""}]}}},
+        }
+    )
+
     name: str = Field(max_length=80, description="login name: 1-80 visible characters, no spaces")
     display_name: str = Field(default="", max_length=80, pattern=_NO_CONTROL_CHARS)
     role: UserRoleName

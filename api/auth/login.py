@@ -30,6 +30,8 @@ def refusal_message(refused: Refusal) -> str:
 
 def attempt_login(session: Session, name: str, password: str, ip: str, *, now: datetime) -> UserRow:
     """The user, or ProblemError 401 (wrong name or password) / 429 (too many failures; Retry-After)."""
+    if "\x00" in name:  # no user has one, and PostgreSQL cannot compare text holding it
+        raise ProblemError(401, "bad-credentials", "用户名或密码错误")
     refused = refusal(session, name, ip, now=now)
     if refused:
         raise ProblemError(

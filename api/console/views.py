@@ -17,9 +17,9 @@ from api.console.render import SENTIMENT_LABELS, cn_time, render
 from api.deps import DB, Now, Principal, State, browser_session, console_user
 from api.problems import ProblemError
 from api.routes.auth import client_ip, end_browser_session, start_session
-from api.routes.labels import fetch_post, save_correction
+from api.routes.labels import fetch_post, label_in, save_correction
 from api.routes.search import SearchParams, run_search
-from api.schemas import LabelIn, LabelTask
+from api.schemas import LabelTask
 from yuqing.db.models import LabelCorrection
 
 router = APIRouter(include_in_schema=False)
@@ -205,7 +205,7 @@ async def post_label_submit(
     label: Annotated[str, Form(min_length=1, max_length=40)],
     principal: Principal = console_user("labels.correct"),
 ) -> Response:
-    body = LabelIn(task=task, label=label)
+    body = label_in(task, label)
     post = fetch_post(state, post_id)
     save_correction(session, post, body, principal, now=now, channel="console")
     session.commit()

@@ -13,6 +13,7 @@ from api.deps import DB, Now, Principal, State, api_user
 from api.incident_list import IncidentPage, IncidentSort, list_incidents
 from api.incident_view import IncidentDetail, incident_detail, visible_incident
 from api.problems import ProblemError
+from api.schemas import NO_NUL
 from yuqing.schemas import SeverityLevel
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -53,7 +54,9 @@ def get_incident(
 
 class ManualAlertIn(BaseModel):
     level: SeverityLevel = Field(description="预警级别；已有预警时只能上调")
-    reason: Annotated[str, Field(min_length=1, max_length=500, description="研判理由（记入处置记录）")]
+    reason: Annotated[
+        str, Field(min_length=1, max_length=500, pattern=NO_NUL, description="研判理由（记入处置记录）")
+    ]
 
 
 @router.post(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import DB, Now, Principal, State, api_user
 from api.problems import ProblemError
-from api.schemas import LabelIn, LabelOut
+from api.schemas import LABEL_IN, LabelIn, LabelOut, RelevanceLabel, SentimentLabel
 from yuqing import audit
 from yuqing.db.models import LabelCorrection
 from yuqing.schemas import EnrichedPost
@@ -18,8 +19,18 @@ from yuqing.storage import StoreError
 
 router = APIRouter(tags=["labels"])
 
-RELEVANCE_LABELS = ("relevant", "irrelevant")
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
+ALLOWED_LABELS = {"relevance": get_args(RelevanceLabel), "sentiment": get_args(SentimentLabel)}
+
+
+def label_in(task: str, label: str) -> LabelIn:
+    """A correction as the console's form sends it, checked as the API's body is (422 problem if not)."""
+    allowed = ALLOWED_LABELS.get(task)
+    if allowed and label.strip() not in allowed:
+        raise ProblemError(422, "bad-label", f"{task} 的标签只能是：{' / '.join(allowed)}")
+    try:
+        return LABEL_IN.validate_python({"task": task, "label": label.strip()})
+    except ValidationError:
+        raise ProblemError(422, "bad-label", "标签不能为空，也不能含控制字符") from None
 
 
 def fetch_post(state: State, post_id: str) -> EnrichedPost:
@@ -52,9 +63,6 @@ def save_correction(
     channel: audit.Channel,
 ) -> LabelCorrection:
     label = body.label.strip()
-    allowed = {"relevance": RELEVANCE_LABELS, "sentiment": SENTIMENT_LABELS}.get(body.task)
-    if allowed and label not in allowed:
-        raise ProblemError(422, "bad-label", f"{body.task} 的标签只能是：{' / '.join(allowed)}")
     if not label:
         raise ProblemError(422, "bad-label", "标签不能为空")
     row = LabelCorrection(

@@ -31,14 +31,23 @@ def leader(
 
 
 @router.get(
-    "/overview/department", response_model=DepartmentQueue, summary="部门工作台：本部门待办、时限与处置步骤"
+    "/overview/department",
+    response_model=DepartmentQueue,
+    summary="部门工作台：本部门待办、时限与处置步骤",
+    description="部门处置人总是看到本部门（department_id 不起作用）；其他角色（管理员、值班员）"
+    "必须用 department_id 指定部门，否则答复 422（department-required）。",
 )
 def department(
     session: DB,
     state: State,
     now: Now,
     department_id: Annotated[
-        str | None, Query(max_length=60, description="管理员/值班员查看某部门时指定")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=60,
+            description="部门 id（部门目录中的）：管理员、值班员必填；部门处置人可省略",
+        ),
     ] = None,
     principal: Principal = api_user("department.view"),
 ) -> DepartmentQueue:

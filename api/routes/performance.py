@@ -14,6 +14,8 @@ from starlette.responses import Response
 from alerting.clocks import DEADLINE_KINDS
 from alerting.directory import department_names
 from alerting.performance import (
+    EARLIEST,
+    LATEST,
     MAX_SPAN_DAYS,
     DepartmentPerformance,
     KindPerformance,
@@ -30,14 +32,23 @@ from yuqing.settings import Settings
 
 router = APIRouter(tags=["performance"])
 
+_DATES = f"{EARLIEST.isoformat()} 至 {LATEST.isoformat()} 之间"
 FromDate = Annotated[
     date | None,
-    Query(alias="from", description="开始日期（北京时间，含），默认结束日期前 30 天"),
+    Query(alias="from", description=f"开始日期（北京时间，含；{_DATES}），默认结束日期前 30 天"),
 ]
 ToDate = Annotated[
     date | None,
-    Query(alias="to", description=f"结束日期（北京时间，不含），默认明天；区间不超过 {MAX_SPAN_DAYS} 天"),
+    Query(
+        alias="to",
+        description=f"结束日期（北京时间，不含；{_DATES}），默认明天；"
+        f"须晚于开始日期，区间不超过 {MAX_SPAN_DAYS} 天",
+    ),
 ]
+PERIOD_RULES = (
+    f"统计区间 [from, to)：to 须晚于 from，区间不超过 {MAX_SPAN_DAYS} 天，日期在 {_DATES}；"
+    "否则答复 422（invalid-period）。"
+)
 
 
 def period_or_422(date_from: date | None, date_to: date | None, now: datetime) -> Period:
@@ -66,6 +77,7 @@ def names_header(report: PerformanceReport) -> dict[str, str]:
     "/performance",
     response_model=PerformanceReport,
     summary="考核统计：各部门按时回应率、超时、督办与转派（按首次发现时间统计）",
+    description=PERIOD_RULES,
 )
 def performance(
     response: Response,
@@ -147,6 +159,7 @@ def csv_text(report: PerformanceReport) -> str:
 @router.get(
     "/performance.csv",
     summary="考核统计 CSV（UTF-8 带 BOM，Excel 可直接打开）",
+    description=PERIOD_RULES,
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}, "description": "CSV，表头为中文"}},
 )
