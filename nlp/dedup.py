@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -66,9 +66,29 @@ def _stripped(text: str) -> str:
     return _STOCK.sub(" ", text).lower()
 
 
+class _Table(dict[int, str | None]):
+    """A ``str.translate`` table filled as characters are met: ``keep`` maps a character by its Unicode
+    category (the first letter), for each character once."""
+
+    def __init__(self, keep: Callable[[str, str], str | None]) -> None:
+        super().__init__()
+        self.keep = keep
+
+    def __missing__(self, code: int) -> str | None:
+        ch = chr(code)
+        out = self[code] = self.keep(ch, unicodedata.category(ch)[0])
+        return out
+
+
+_WORDS = _Table(lambda ch, kind: ch if kind in "LN" else None)
+# for numbers: spaces (where something was removed) and symbols (emoji) separate; punctuation and marks go
+# as in ``normalize`` (1,000 and 3.5 read as before: 1000, 35)
+_NUMBER_PARTS = _Table(lambda ch, kind: ch if kind in "LN" else " " if kind in "SZ" or ch.isspace() else None)
+
+
 def normalize(text: str) -> str:
     """The words of a post without repost chains, mentions, hashtags, links, emoji, punctuation, spaces."""
-    return "".join(ch for ch in _stripped(text) if unicodedata.category(ch)[0] in "LN")
+    return _stripped(text).translate(_WORDS)
 
 
 def quoted(text: str) -> str | None:
@@ -88,18 +108,9 @@ def numbers(text: str) -> frozenset[str]:
     text: what normalising removes separates numbers (an already normalised text works, but a digit
     just before a removed repost marker is then read as part of the next number)."""
     found = set()
-    for part in "".join(map(_number_char, _stripped(text))).split():
+    for part in _stripped(text).translate(_NUMBER_PARTS).split():
         found.update(_canonical(n) for n in _NUMBER.findall(part))
     return frozenset(found)
-
-
-def _number_char(ch: str) -> str:
-    """Letters and digits stay; spaces (where something was removed) and symbols (emoji) separate;
-    punctuation and marks go as in ``normalize`` (1,000 and 3.5 read as before: 1000, 35)."""
-    kind = unicodedata.category(ch)[0]
-    if kind in "LN":
-        return ch
-    return " " if kind in "SZ" or ch.isspace() else ""
 
 
 @lru_cache(maxsize=4096)

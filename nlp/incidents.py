@@ -310,6 +310,7 @@ class IncidentTracker:
         self._postings: defaultdict[str, set[str]] = defaultdict(set)
         self._by_event: defaultdict[str, set[str]] = defaultdict(set)  # kind of emergency -> incidents
         self._df: Counter[str] = Counter()
+        self._ldf: dict[str, float] = {}  # log(1 + document frequency) of the terms counted, while > 0
         self._docs = 0
         self._watermark: datetime | None = None
         # Candidate search in numpy: each incident has a row of its selection (term ids and centroid
@@ -443,7 +444,7 @@ class IncidentTracker:
             if tid == len(self._logdf):
                 self._logdf = np.concatenate([self._logdf, np.zeros_like(self._logdf)])
                 self._post_buf = np.zeros_like(self._logdf)
-            self._logdf[tid] = math.log(1 + self._df[term])
+            self._logdf[tid] = self._ldf.get(term, 0.0)
         return tid
 
     def _count_document(self, member: Member, sign: int = 1) -> None:
@@ -453,15 +454,22 @@ class IncidentTracker:
         else:
             df.subtract(member.terms.keys())
         self._docs += sign
+        ldf = self._ldf
         for term in member.terms:
+            n = df[term]
+            value = math.log(1 + max(n, 0))
+            if n > 0:
+                ldf[term] = value
+            else:
+                ldf.pop(term, None)
             tid = vocab.get(term)
             if tid is not None:
-                logdf[tid] = math.log(1 + max(df[term], 0))
+                logdf[tid] = value
 
     def _vector(self, weights: dict[str, float]) -> dict[str, float]:
         n = math.log(1 + self._docs)
-        df = self._df
-        return {t: w * (n - math.log(1 + df[t]) + 1.0) for t, w in weights.items() if w > 1e-9}
+        ldf = self._ldf  # math.log(1 + df[t]), kept
+        return {t: w * (n - ldf.get(t, 0.0) + 1.0) for t, w in weights.items() if w > 1e-9}
 
     def _top(self, weights: dict[str, float], limit: int) -> list[str]:
         """The ``limit`` heaviest terms by TF-IDF (rounded, so float noise never reorders equals)."""
@@ -487,7 +495,11 @@ class IncidentTracker:
         best: tuple[float, str] | None = None
         floor = self.threshold - _MARGIN
         member_codes, category = member.codes, member.category
-        for cid, approx in zip(order, cosines, strict=True):
+        most = (LOCATION_BOOST + (EVENT_BOOST if member.events else 0.0) if member_codes else 0.0) + (
+            CATEGORY_BOOST if category else 0.0
+        )  # the most any incident's boosts can add for this post
+        near = np.flatnonzero(cosines + most >= floor - _MARGIN).tolist()
+        for cid, approx in ((order[i], float(cosines[i])) for i in near):
             cluster = self.clusters[cid]
             codes = cluster.codes
             located = bool(member_codes and codes)
@@ -519,7 +531,7 @@ class IncidentTracker:
                 best = (score, cluster.id)
         return self.clusters[best[1]] if best else None
 
-    def _cosines(self, post_vec: dict[str, float], post_norm: float, rows: list[int]) -> list[float]:
+    def _cosines(self, post_vec: dict[str, float], post_norm: float, rows: list[int]) -> np.ndarray:
         """Cosine of the post's TF-IDF vector with each row's selection under the current IDF (to float
         rounding: ``_best_cluster`` scores again exactly what comes near a decision)."""
         vocab, buf = self._vocab, self._post_buf
@@ -531,8 +543,7 @@ class IncidentTracker:
         dots = np.einsum("ij,ij->i", vals, buf[sel])
         buf[ids] = 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
-            cosines = np.where(norms > 0, dots / (post_norm * norms), 0.0)
-        return cosines.tolist()
+            return np.where(norms > 0, dots / (post_norm * norms), 0.0)
 
     @staticmethod
     def _same_event(member: Member, cluster: _Cluster, at: datetime) -> bool:
@@ -639,8 +650,9 @@ def _title(members: list[Member]) -> str:
 
 def _burst(times: list[datetime]) -> float:
     latest = max(times)
-    last_hour = sum(1 for t in times if t > latest - timedelta(hours=1))
-    before = sum(1 for t in times if latest - timedelta(hours=25) < t <= latest - timedelta(hours=1))
+    hour_ago, day_before = latest - timedelta(hours=1), latest - timedelta(hours=25)
+    last_hour = sum(1 for t in times if t > hour_ago)
+    before = sum(1 for t in times if day_before < t <= hour_ago)
     return last_hour / (1 + before / 24)
 
 
