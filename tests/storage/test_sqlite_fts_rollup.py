@@ -187,7 +187,7 @@ def test_a_text_query_ranks_counts_and_pages_in_one_pass(tmp_path: Path) -> None
     newest_first = [p.id for p in sorted(posts, key=lambda p: (-p.published_at.timestamp(), p.id))]
     every = SearchQuery(facets=FACETS, histogram="hour", size=0)
     whole = store.search(every)
-    for sort in ("relevance", "time"):
+    for sort in ("relevance", "time", "heat"):  # equal scores, equal heat
         pages = [store.search(SearchQuery(text="自来水 浑浊", sort=sort, size=7, offset=o, facets=FACETS,
                                           histogram="hour")) for o in range(0, 42, 7)]
         assert [h.post["id"] for page in pages for h in page.hits] == newest_first

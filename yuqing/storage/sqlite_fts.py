@@ -24,7 +24,7 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -330,7 +330,7 @@ class SqliteFtsStore:
             if terms:  # the matches ranked, counted and aggregated in one pass over them
                 page: list[tuple[int, float]] = []
                 counts = _counts(conn, source, clause, params, query.facets, query.histogram,
-                                 page=(score, order, query.size, query.offset, page))
+                                 page=(score, query.sort, query.size, query.offset, page))
             else:  # the page from an index in time or heat order; the counts from the rollup if they can
                 page = conn.execute(
                     f"SELECT d.rowid, {score} AS score FROM {source} WHERE {clause} ORDER BY {order}"
@@ -410,47 +410,58 @@ def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any
             page: tuple[str, str, int, int, list[tuple[int, float]]] | None = None) -> Counts:
     """The total, facets and histogram of the documents ``source`` and ``clause`` match, in one pass:
     the match set is materialized once and every aggregation reads it. ``page``: (score expression,
-    order, size, offset, list) also ranks the matches and fills the list with (rowid, score)."""
+    sort, size, offset, list) also ranks the matches and fills the list with (rowid, score)."""
     if not facets and not histogram and page is None:
         (total,) = conn.execute(f"SELECT count(*) FROM {source} WHERE {clause}", params).fetchone()
         return total, {}, Counter()
     columns = ["d.rowid AS doc", "d.published_at"]
     columns += [f"d.{_FACET_COLUMNS[name]}" for name in dict.fromkeys(facets)]
-    arms = ["SELECT '' AS f, NULL AS v, count(*) AS n, NULL AS s FROM m"]
+    pad = ", NULL, NULL, NULL"  # the page's score, time and id
+    arms = [f"SELECT '' AS f, NULL AS v, count(*) AS n{pad} FROM m"]
     params = list(params)
     if page is not None and page[2]:
-        score, order, size, offset, _ = page
+        score, sort, size, offset, _ = page
         columns += [f"{score} AS score", "d.id AS id", "d.heat AS heat"]
-        order = order.replace("d.", "")
-        arms.append(f"SELECT * FROM (SELECT 'page', doc, row_number() OVER (ORDER BY {order}), score FROM m"
-                    f" ORDER BY {order} LIMIT ? OFFSET ?)")
-        params += [size, offset]
+        # the first offset + size rows with their sort keys; they are put in order below (the keys end
+        # with the unique id, so the order is the same however SQLite hands the rows over)
+        arms.append(f"SELECT * FROM (SELECT 'page', doc, heat, score, published_at, id FROM m"
+                    f" ORDER BY {_ORDER[sort].replace('d.', '')} LIMIT ?)")
+        params.append(size + offset)
     for name in dict.fromkeys(facets):
         if name == "location_code":
-            arms.append("SELECT 'location_code', j.value, count(DISTINCT m.doc), NULL"
+            arms.append(f"SELECT 'location_code', j.value, count(DISTINCT m.doc){pad}"
                         " FROM m, json_each(m.location_codes) j GROUP BY 2")
         else:
-            arms.append(f"SELECT '{name}', {name}, count(*), NULL FROM m WHERE {name} IS NOT NULL GROUP BY 2")
+            arms.append(f"SELECT '{name}', {name}, count(*){pad} FROM m WHERE {name} IS NOT NULL GROUP BY 2")
     if histogram:
         width = _BUCKET_SECONDS[histogram]
         arms.append(f"SELECT NULL, CAST((published_at + {_CN_OFFSET}) / {width} AS INTEGER) * {width}"
-                    f" - {_CN_OFFSET}, count(*), NULL FROM m GROUP BY 2")
+                    f" - {_CN_OFFSET}, count(*){pad} FROM m GROUP BY 2")
     sql = (f"WITH m AS MATERIALIZED (SELECT {', '.join(columns)} FROM {source} WHERE {clause}) "
            + " UNION ALL ".join(arms))
     total, by_facet, buckets = 0, {name: Counter() for name in facets}, Counter()
-    ranked: list[tuple[int, int, float]] = []
-    for field, value, n, score in conn.execute(sql, params):
+    ranked: list[tuple[Any, ...]] = []
+    for field, value, n, score, published_at, doc_id in conn.execute(sql, params):
         if field is None:
             buckets[int(value)] = n
         elif field == "":
             total = n
         elif field == "page":
-            ranked.append((n, value, score))
+            ranked.append((value, score, published_at, doc_id, n))
         else:
             by_facet[field][str(value)] = n
-    if page is not None:
-        page[4].extend((rowid, score) for _, rowid, score in sorted(ranked))
+    if page is not None and page[2]:
+        ranked.sort(key=_SORT_KEYS[page[1]])
+        page[4].extend((rowid, score) for rowid, score, *_ in ranked[page[3]:page[3] + page[2]])
     return total, by_facet, buckets
+
+
+# _ORDER in Python, on (rowid, score, published_at, id, heat): ids are unique, so the order is total
+_SORT_KEYS: dict[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {
+    "relevance": lambda r: (-r[1], -r[2], r[3]),
+    "time": lambda r: (-r[2], r[3]),
+    "heat": lambda r: (-r[4], -r[2], r[3]),
+}
 
 
 def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | None:
