@@ -193,6 +193,9 @@ def test_a_text_query_ranks_counts_and_pages_in_one_pass(tmp_path: Path) -> None
         assert [h.post["id"] for page in pages for h in page.hits] == newest_first
         assert {(p.total, str(p.facets), str(p.histogram)) for p in pages} == {
             (30, str(whole.facets), str(whole.histogram))}
+    pages = [store.search(SearchQuery(text="自来水 浑浊", size=7, offset=o)) for o in range(0, 42, 7)]
+    assert [h.post["id"] for page in pages for h in page.hits] == newest_first  # ranked from the index
+    assert {p.total for p in pages} == {30}
     assert store.search(SearchQuery(text="浑浊", size=0)).total == 30
     assert store.search(SearchQuery(text="浑浊", offset=100)).total == 30
     store.close()

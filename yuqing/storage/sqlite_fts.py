@@ -20,6 +20,7 @@ The file is in WAL mode: the indexer writes while the API reads. Each thread has
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 import threading
@@ -327,8 +328,12 @@ class SqliteFtsStore:
         order = _ORDER[query.sort if terms or query.sort != "relevance" else "time"]
 
         with _transaction(conn):  # one snapshot for the hits, the total and the aggregations
-            if terms:  # the matches ranked, counted and aggregated in one pass over them
-                page: list[tuple[int, float]] = []
+            ranked_only = query.sort == "relevance" and not (query.facets or query.histogram)
+            if terms and len(where) == 1 and ranked_only:
+                page, total = _ranked_by_score(conn, score, params, query.offset, query.size)
+                counts = total, {}, Counter()
+            elif terms:  # the matches ranked, counted and aggregated in one pass over them
+                page = []
                 counts = _counts(conn, source, clause, params, query.facets, query.histogram,
                                  page=(score, query.sort, query.size, query.offset, page))
             else:  # the page from an index in time or heat order; the counts from the rollup if they can
@@ -454,6 +459,28 @@ def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any
         ranked.sort(key=_SORT_KEYS[page[1]])
         page[4].extend((rowid, score) for rowid, score, *_ in ranked[page[3]:page[3] + page[2]])
     return total, by_facet, buckets
+
+
+def _ranked_by_score(conn: sqlite3.Connection, score: str, params: list[Any], offset: int,
+                     size: int) -> tuple[list[tuple[int, float]], int]:
+    """A page of a full-text match by relevance without visiting the documents of every match: the
+    scores from the index alone, then the time and id (the tie-breaks) of the best offset + size and
+    of every match scoring as the last of them."""
+    rows = conn.execute(f"SELECT rowid, {score} FROM documents_fts WHERE documents_fts MATCH ?", params)
+    rows = rows.fetchall()
+    if not rows or not offset + size:
+        return [], len(rows)
+    cut = heapq.nlargest(offset + size, (s for _, s in rows))[-1]
+    scores = {rowid: s for rowid, s in rows if s >= cut}
+    ranked = []
+    ids = list(scores)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        ranked += [(rowid, scores[rowid], published_at, doc_id, heat) for rowid, published_at, doc_id, heat in
+                   conn.execute(f"SELECT rowid, published_at, id, heat FROM documents"
+                                f" WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)]
+    ranked.sort(key=_SORT_KEYS["relevance"])
+    return [(rowid, s) for rowid, s, *_ in ranked[offset:offset + size]], len(rows)
 
 
 # _ORDER in Python, on (rowid, score, published_at, id, heat): ids are unique, so the order is total
