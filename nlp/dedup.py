@@ -129,18 +129,32 @@ def _permutations() -> tuple[np.ndarray, np.ndarray]:
     return MinHash(num_perm=NUM_PERM, scheme=_SCHEME).permutations
 
 
-_hash = lru_cache(maxsize=1 << 18)(sha1_hash32)  # the same values as datasketch's default hash, cached
+_HASHES: dict[str, int] = {}  # shingle -> datasketch's default hash of it (sha1_hash32), cached
+_HASHES_MAX = 1 << 18
 _local = threading.local()
+
+
+def _hashes(grams: set[str]) -> list[int]:
+    cache = _HASHES
+    out = []
+    for gram in grams:
+        value = cache.get(gram)
+        if value is None:
+            if len(cache) >= _HASHES_MAX:
+                cache.clear()
+            value = cache[gram] = sha1_hash32(gram.encode())
+        out.append(value)
+    return out
 
 
 def _minhash(grams: set[str]) -> LeanMinHash:
     mh: MinHash | None = getattr(_local, "minhash", None)
-    if mh is None:
+    if mh is None:  # fed the hashes themselves: the same values as MinHash.update_batch of the shingles
         mh = _local.minhash = MinHash(
-            num_perm=NUM_PERM, scheme=_SCHEME, permutations=_permutations(), hashfunc=_hash
+            num_perm=NUM_PERM, scheme=_SCHEME, permutations=_permutations(), hashfunc=int
         )
     mh.clear()
-    mh.update_batch([g.encode() for g in grams])
+    mh.update_batch(_hashes(grams))
     return LeanMinHash(mh)
 
 

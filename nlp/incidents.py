@@ -33,6 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -597,7 +598,9 @@ class IncidentTracker:
         category = _majority(m.category for m in members)
         top_level = max(severity_rank(m.severity) for m in members)
         severe = [m for m in members if top_level and severity_rank(m.severity) == top_level]
-        counts = Counts(**{f: sum(getattr(m.counts, f) for m in members) for f in Counts.model_fields})
+        fields = list(Counts.model_fields)
+        per_field = zip(*map(attrgetter(*fields), (m.counts for m in members)), strict=True)
+        counts = Counts(**{f: sum(values) for f, values in zip(fields, per_field, strict=True)})
         sources = sorted({m.source_id for m in members})
         burst = _burst([m.at for m in members])
         negative = sum(m.sentiment == "negative" for m in members) / n
