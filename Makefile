@@ -24,7 +24,7 @@ demo: install  ## install and run the whole pipeline on embedded defaults, conso
 
 test: install-test  ## install and run lint + the whole test suite
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -rsx -p no:cacheprovider
 
 lint: install-test
 	$(BIN)/ruff check .

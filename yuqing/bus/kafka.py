@@ -127,9 +127,25 @@ class KafkaBus:
                             [NewTopic(topic, self.partitions, self.options.replication_factor)],
                             timeout_ms=self.options.timeout_ms,
                         )
+                self._wait_for_leaders(wanted)
             except kafka_errors.KafkaError as exc:
                 raise BusError(f"Kafka: cannot create topics {', '.join(wanted)}: {exc}") from exc
             self._known_topics.update(wanted)
+
+    def _wait_for_leaders(self, topics: Sequence[str]) -> None:
+        """A created topic is usable once each partition has a leader; a group that formed before that
+        would be assigned nothing (its leader had no metadata for the topic) until a metadata refresh."""
+        deadline = time.monotonic() + self.options.timeout_ms / 1000
+        while True:
+            described = self._admin.describe_topics(list(topics))
+            ready = all(
+                not t.get("error_code") and t.get("partitions")
+                and all(p.get("leader_id", -1) >= 0 for p in t["partitions"])
+                for t in described
+            )
+            if ready or time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
 
     def backlog(self, group: str, topic: str) -> Backlog:
         deadline = time.monotonic() + self.options.timeout_ms / 1000
@@ -233,6 +249,12 @@ class KafkaBusConsumer:
         try:
             self._consumer = KafkaConsumer(**config)
         except kafka_errors.KafkaError as exc:
+            raise bus.unreachable(exc) from exc
+        try:
+            for topic in topics:  # the group's leader assigns only partitions its metadata knows
+                self._consumer.partitions_for_topic(topic)
+        except kafka_errors.KafkaError as exc:
+            self._consumer.close(autocommit=False)
             raise bus.unreachable(exc) from exc
         self._consumer.subscribe(list(topics))
         self._timeout_ms = opts.timeout_ms
