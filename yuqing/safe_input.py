@@ -206,39 +206,29 @@ def load_yaml(text: str, path: Path | str = "<config>") -> Any:
         raise ConfigFileError(path, "file", f"larger than {MAX_CONFIG_BYTES // 1024} KiB")
     loader = _BoundedLoader(text)
     try:
-        try:
-            root = loader.get_single_node()
-        except RecursionError:
-            raise ConfigFileError(
-                path, "file", f"nested deeper than {MAX_DEPTH} levels", "flatten the structure"
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else "yaml"
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise ConfigFileError(
-                path, where, f"not valid YAML: {problem}", "fix the syntax at that line"
-            ) from None
+        root = loader.get_single_node()
         if root is None:
             return None
         _check_expansion(root, path)
-        try:
-            return loader.construct_document(root)
-        except _DuplicateKey as dup:
-            raise ConfigFileError(
-                path,
-                f"line {dup.line}: {dup.key}",
-                f"key {dup.key!r} given twice in one mapping (first at line {dup.first})",
-                "keep one of them",
-            ) from None
-        except RecursionError:
-            raise ConfigFileError(
-                path, "file", f"nested deeper than {MAX_DEPTH} levels", "flatten the structure"
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else "yaml"
-            raise ConfigFileError(path, where, f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        return loader.construct_document(root)
+    except _DuplicateKey as dup:
+        raise ConfigFileError(
+            path,
+            f"line {dup.line}: {dup.key}",
+            f"key {dup.key!r} given twice in one mapping (first at line {dup.first})",
+            "keep one of them",
+        ) from None
+    except RecursionError:
+        raise ConfigFileError(
+            path, "file", f"nested deeper than {MAX_DEPTH} levels", "flatten the structure"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "yaml"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigFileError(
+            path, where, f"not valid YAML: {problem}", "fix the syntax at that line"
+        ) from None
     finally:
         loader.dispose()
 
