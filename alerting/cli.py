@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from yuqing.domain import DEADLINE_KINDS
+
 departments_app = typer.Typer(
     help="The department directory (属地管理、分级负责、谁主管谁负责).", no_args_is_help=True
 )
@@ -20,8 +22,7 @@ def _fail(command: str, message: str) -> typer.Exit:
 
 
 def deadline(
-    kind: Annotated[str, typer.Argument(help="authoritative_info, press_conference, response, "
-                                             "message_reply or policy_interpretation")],
+    kind: Annotated[str, typer.Argument(help="a deadline kind: " + ", ".join(DEADLINE_KINDS))],
     start: Annotated[str, typer.Argument(help="ISO-8601 time, e.g. 2026-09-30T10:00:00+08:00 "
                                               "(without an offset: Asia/Shanghai)")],
     overrides: Annotated[Path | None, typer.Option(help="holiday override YAML (a file or a folder)")] = None,

@@ -1,6 +1,7 @@
 """Deadline clocks: which deadlines an alert gets, and when each falls due.
 
-Kinds and defaults (``config/policies.yaml`` changes them):
+Kinds, their labels and defaults are defined in :mod:`yuqing.domain` (``config/policies.yaml`` changes
+the times and says which alerts get which kinds):
 
 =====================  ===================  ==========================================
 kind                   time allowed         applies to
@@ -10,6 +11,7 @@ press_conference       24 hours             重大 / 特别重大 政务舆情 (
 response               48 hours             any other 政务舆情
 message_reply          3 working days       留言咨询 (incident kind ``message``)
 policy_interpretation  3 working days       政策解读 (incident kind ``policy``)
+reprint                24 hours             重要政策转载 (a central / provincial key policy)
 =====================  ===================  ==========================================
 
 Wall-clock kinds run from the start given (the incident's first detection). Working-day kinds start
@@ -23,20 +25,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Generic, Literal, Protocol, TypeVar, get_args
+from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alerting.calendar import END_OF_DAY, WorkCalendar
 from yuqing.clock import CN_TZ
+from yuqing.domain import DEADLINE_KINDS, DEADLINES, INCIDENT_KINDS, DeadlineKind, IncidentKind
 from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml_file
 from yuqing.schemas import SeverityLevel
 
-DeadlineKind = Literal[
-    "authoritative_info", "press_conference", "response", "message_reply", "policy_interpretation"
-]
-DEADLINE_KINDS: tuple[str, ...] = get_args(DeadlineKind)
-IncidentKind = Literal["opinion", "message", "policy"]
+__all__ = ["DEADLINE_KINDS", "DeadlineKind", "IncidentKind"]
 
 
 class PolicyError(ValueError):
@@ -80,16 +79,12 @@ class Applies(BaseModel):
     )
     default: list[DeadlineKind] = Field(default_factory=lambda: ["response"])
     incident_kinds: dict[IncidentKind, list[DeadlineKind]] = Field(
-        default_factory=lambda: {"message": ["message_reply"], "policy": ["policy_interpretation"]}
+        default_factory=lambda: {k: list(d.deadlines) for k, d in INCIDENT_KINDS.items() if d.deadlines}
     )
 
 
 _DEFAULT_RULES: dict[str, DeadlineRule] = {
-    "authoritative_info": DeadlineRule(hours=5),
-    "press_conference": DeadlineRule(hours=24),
-    "response": DeadlineRule(hours=48),
-    "message_reply": DeadlineRule(working_days=3),
-    "policy_interpretation": DeadlineRule(working_days=3),
+    kind: DeadlineRule(hours=d.hours, working_days=d.working_days) for kind, d in DEADLINES.items()
 }
 
 

@@ -22,19 +22,13 @@ from alerting.models import Alert, AlertDeadline, Notification, NotificationAtte
 from alerting.notify.base import OutgoingMessage, SendResult
 from alerting.notify.registry import ConfiguredChannel
 from alerting.rules import ROLE_NAMES, Retry
-from alerting.state import STATUS_NAMES
 from yuqing.clock import CN_TZ
+from yuqing.domain import DEADLINE_LABELS, STATUS_LABELS
 
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=10)  # a claimed row not recorded by then is sent again (crash mid-send)
-KIND_NAMES = {
-    "authoritative_info": "发布权威信息",
-    "press_conference": "举行新闻发布会",
-    "response": "回应",
-    "message_reply": "留言答复",
-    "policy_interpretation": "政策解读",
-}
+KIND_NAMES = DEADLINE_LABELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +69,7 @@ def compose(alert: Alert, deadline: AlertDeadline | None, threshold: str, repeat
         subject = f"{subject} — 级别上升"
     else:
         what = "新预警，请签收并处置"
-    body = f"{what}\n责任单位：{dept}\n状态：{STATUS_NAMES.get(alert.status, alert.status)}"
+    body = f"{what}\n责任单位：{dept}\n状态：{STATUS_LABELS.get(alert.status, alert.status)}"
     return subject, body
 
 

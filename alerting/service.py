@@ -31,6 +31,7 @@ from alerting.read_models import (
 from alerting.state import FINAL, OPEN, Action, InvalidTransition, next_status, require
 from yuqing import audit
 from yuqing.db.models import AuditLog
+from yuqing.domain import INFO_KINDS, PRESS_KINDS
 from yuqing.schemas import SEVERITY_ORDER
 
 __all__ = [
@@ -64,8 +65,6 @@ __all__ = [
     "unsnooze",
 ]
 
-INFO_KINDS = ("authoritative_info", "response", "message_reply", "policy_interpretation")
-PRESS_KINDS = ("press_conference",)
 Sort = Literal["urgency", "newest", "level"]
 
 

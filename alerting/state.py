@@ -7,47 +7,9 @@ Guards that depend on data (evidence present, press conference required) live in
 
 from __future__ import annotations
 
-from enum import StrEnum
+from yuqing.domain import Action, Status  # the words and their labels live in yuqing.domain
 
-
-class Status(StrEnum):
-    NEW = "new"
-    ACKNOWLEDGED = "acknowledged"
-    RESPONDING = "responding"
-    INFO_PUBLISHED = "info_published"
-    PRESS_CONFERENCE_HELD = "press_conference_held"
-    CLOSED = "closed"
-    SNOOZED = "snoozed"
-    SUPERVISED = "supervised"
-    MERGED = "merged"
-
-
-class Action(StrEnum):
-    ACKNOWLEDGE = "acknowledge"
-    START_RESPONSE = "start_response"
-    PUBLISH_INFO = "publish_info"
-    HOLD_PRESS_CONFERENCE = "hold_press_conference"
-    CLOSE = "close"
-    SNOOZE = "snooze"
-    UNSNOOZE = "unsnooze"
-    SUPERVISE = "supervise"
-    MERGE = "merge"
-    REOPEN = "reopen"  # the level rose
-    ACK_TIMEOUT = "ack_timeout"  # acknowledged, nothing followed: back to new
-    REASSIGN = "reassign"  # keeps the state
-
-
-STATUS_NAMES: dict[str, str] = {
-    "new": "待签收",
-    "acknowledged": "已签收",
-    "responding": "处置中",
-    "info_published": "已发布权威信息",
-    "press_conference_held": "已召开发布会",
-    "closed": "已办结",
-    "snoozed": "暂缓提醒",
-    "supervised": "督办中",
-    "merged": "已合并",
-}
+__all__ = ["Action", "Status"]
 
 S = Status
 OPEN: frozenset[Status] = frozenset(

@@ -15,9 +15,9 @@ from alerting.directory import load_directory as directory_of
 from alerting.models import Alert
 from alerting.state import InvalidTransition
 from api.deps import Principal
-from api.labels import ACTION_LABELS, STATUS_LABELS
 from api.problems import ProblemError
 from api.schemas import NO_NUL
+from yuqing.domain import ACTION_LABELS, STATUS_LABELS
 from yuqing.settings import Settings
 
 ActionName = Literal[

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from alerting.read_models import DeadlineRead
 from api.schemas import PostOut
+from yuqing.domain import INFO_KINDS
 
-RESPONSE_KINDS = ("authoritative_info", "response", "message_reply", "policy_interpretation")
+RESPONSE_KINDS = INFO_KINDS  # the deadlines an answer meets (信息发布、回应、答复、解读、转载)
 MAX_WINDOW = timedelta(hours=6)
 MIN_WINDOW = timedelta(hours=1)
 MIN_POSTS = 3  # fewer posts than this in either window: too little to judge

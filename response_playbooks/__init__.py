@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from yuqing.domain import IncidentKind
 from yuqing.safe_input import ConfigFileError, load_yaml_file
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
 
@@ -35,7 +36,7 @@ class Step(BaseModel):
 class Match(BaseModel):
     categories: list[str] = Field(default_factory=list)
     min_level: str | None = None
-    kinds: list[Literal["opinion", "message", "policy"]] = Field(default_factory=list)
+    kinds: list[IncidentKind] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
 
     @field_validator("min_level")

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from yuqing.domain import IncidentKind
+
 SourceKind = Literal["news", "gov", "forum", "social"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
 SeverityLevel = Literal["一般", "较大", "重大", "特别重大"]
@@ -119,7 +121,7 @@ class Incident(_Model):
     fear_share: float = 0.0
     post_ids: list[str] = Field(default_factory=list, description="latest posts (bounded)")
     source_ids: list[str] = Field(default_factory=list)
-    kind: Literal["opinion", "message", "policy"] = Field(
+    kind: IncidentKind = Field(
         default="opinion", description="message = 留言咨询, policy = 政策解读; decides deadline kinds"
     )
     version: int = Field(default=1, description="increases each time the incident is re-sent")

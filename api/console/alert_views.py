@@ -21,10 +21,10 @@ from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
 from api.ids import AlertId
 from api.incident_view import incident_detail
-from api.labels import ACTION_LABELS
 from api.live import alerts_version
 from api.problems import ProblemError
 from yuqing.db.models import IncidentRow
+from yuqing.domain import ACTION_LABELS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
 
 router = APIRouter(include_in_schema=False)
@@ -59,9 +59,9 @@ ACTION_ORDER = (
 BoardView = Literal["all", "new", "overdue", "supervised", "major"]
 BOARD_VIEWS: dict[str, str] = {
     "all": "全部待处置",
-    "new": "待签收",
+    "new": STATUS_LABELS["new"],
     "overdue": "已超时",
-    "supervised": "督办中",
+    "supervised": STATUS_LABELS["supervised"],
     "major": "重大及以上",
 }
 

@@ -13,8 +13,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from api.auth.roles import ROLE_LABELS
-from api.labels import ACTION_LABELS, DEADLINE_LABELS, STATUS_LABELS
 from yuqing.clock import CN_TZ
+from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, STATUS_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

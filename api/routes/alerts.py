@@ -10,22 +10,13 @@ from alerting import service
 from api import alert_actions as actions
 from api.deps import DB, Now, Principal, State, api_user
 from api.ids import AlertId
+from yuqing.domain import StatusName
 from yuqing.schemas import SEVERITY_ORDER
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 Level = Literal["一般", "较大", "重大", "特别重大"]
-Status = Literal[
-    "new",
-    "acknowledged",
-    "responding",
-    "info_published",
-    "press_conference_held",
-    "closed",
-    "snoozed",
-    "supervised",
-    "merged",
-]
+Status = StatusName
 assert set(Level.__args__) == set(SEVERITY_ORDER)  # type: ignore[attr-defined]
 
 

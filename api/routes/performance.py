@@ -26,8 +26,8 @@ from alerting.performance import (
     resolve_period,
 )
 from api.deps import DB, Now, Principal, State, api_user
-from api.labels import DEADLINE_LABELS
 from api.problems import ProblemError
+from yuqing.domain import DEADLINE_LABELS
 from yuqing.settings import Settings
 
 router = APIRouter(tags=["performance"])

@@ -32,7 +32,9 @@ def deadline(*args: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "kind", ["authoritative_info", "press_conference", "response", "message_reply", "policy_interpretation"]
+    "kind",
+    ["authoritative_info", "press_conference", "response", "message_reply", "policy_interpretation",
+     "reprint"],
 )
 def test_every_kind_prints_kind_due_at_with_offset_and_provisional(kind: str) -> None:
     out = deadline(kind, "2026-11-22T10:00:00+08:00")
@@ -46,6 +48,13 @@ def test_national_day_example() -> None:
     assert out == {
         "kind": "message_reply", "start": "2026-09-30T10:00:00+08:00",
         "due_at": "2026-10-10T23:59:59+08:00", "provisional": False,
+    }
+
+
+def test_reprint_is_24_hours_from_publication() -> None:
+    out = deadline("reprint", "2026-12-04T10:00:00+08:00")
+    assert {k: out[k] for k in ("kind", "due_at", "provisional")} == {
+        "kind": "reprint", "due_at": "2026-12-05T10:00:00+08:00", "provisional": False,
     }
 
 
