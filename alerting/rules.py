@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from yuqing.domain import IncidentKind
 from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml, read_config_text
 from yuqing.schemas import Incident, SeverityLevel, severity_rank
 
@@ -59,6 +60,9 @@ class Conditions(_Strict):
     location_prefixes: list[str] | None = Field(default=None, description="sensitive places: code prefixes")
     keywords: list[str] | None = Field(default=None, description="watched words in keywords or title (any)")
     active_within_hours: float | None = Field(default=None, gt=0, description="last post at most this old")
+    kinds: list[IncidentKind] | None = Field(
+        default=None, min_length=1, description="incident kinds, any of: opinion, message, policy"
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> Conditions:
@@ -97,6 +101,8 @@ class Conditions(_Strict):
             checks["active_within_hours"] = now - incident.last_seen <= timedelta(
                 hours=self.active_within_hours
             )
+        if self.kinds is not None:
+            checks["kinds"] = incident.kind in self.kinds
         return [name for name, ok in checks.items() if not ok]
 
 

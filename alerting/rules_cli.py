@@ -91,6 +91,7 @@ def explain(file: FileArg = None) -> None:
             out = {
                 "line": number,
                 "incident_id": incident.id,
+                "kind": incident.kind,
                 "level": decision.level,
                 "matched": list(decision.matched),
                 "failed": {r.name: r.when.failed(incident, now) for r in config.rules

@@ -139,3 +139,38 @@ def test_the_channel_examples_in_the_shipped_rules_file_build(monkeypatch: pytes
     monkeypatch.delenv("YUQING_WECOM_KEY")
     with pytest.raises(RulesError, match="YUQING_WECOM_KEY is not set"):
         build_channels([Channel.model_validate(e) for e in examples])
+
+
+KIND_RULES = """
+rules:
+  - {name: every-message, level: 一般, when: {kinds: [message]}}
+  - name: policy-or-message-negative
+    level: 较大
+    when: {kinds: [policy, message], negative_share_at_least: 0.5}
+"""
+
+
+def test_a_rule_can_test_the_incident_kind() -> None:
+    config = parse_config(KIND_RULES)
+    message = incident(level=None, kind="message", negative_share=0.1)
+    decision = evaluate(config, message, T0)
+    assert (decision.level, decision.matched) == ("一般", ("every-message",))
+    assert config.rules[1].when.failed(message, T0) == ["negative_share_at_least"]
+    opinion = incident(level=None, kind="opinion", negative_share=0.9)
+    assert evaluate(config, opinion, T0).level is None
+    assert config.rules[0].when.failed(opinion, T0) == ["kinds"]
+    assert config.rules[1].when.failed(opinion, T0) == ["kinds"]
+    policy = incident(level=None, kind="policy", negative_share=0.9)
+    assert evaluate(config, policy, T0).matched == ("policy-or-message-negative",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules:\n  - {name: x, level: 一般, when: {kinds: [petition]}}", "rules.0.when.kinds.0"),
+        ("rules:\n  - {name: x, level: 一般, when: {kinds: []}}", "rules.0.when.kinds"),
+    ],
+)
+def test_an_unknown_or_empty_kind_list_is_refused(text: str, message: str) -> None:
+    with pytest.raises(RulesError, match=message):
+        parse_config(text, source="rules.yaml")

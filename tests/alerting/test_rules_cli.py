@@ -47,3 +47,24 @@ def test_explain_gives_level_matches_and_failed_conditions_and_survives_bad_line
     assert first["failed"]["severity-major"] == ["severity_at_least"]
     assert missing == {"line": 2, "error": "title: Field required"}
     assert broken["line"] == 4 and "Invalid JSON" in broken["error"]
+
+
+def test_explain_and_check_show_the_kind_condition(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {name: messages, level: 一般, when: {kinds: [message]}}\n"
+                     "  - {name: hot, level: 较大, when: {heat_at_least: 100}}\n", "utf-8")
+    checked = runner.invoke(app, ["rules", "check", str(rules)])
+    assert checked.exit_code == 0, checked.output
+    assert "messages: kinds=['message']" in checked.output
+    base = {"title": "小区停水", "first_seen": "2026-11-23T08:00:00+08:00",
+            "last_seen": "2026-11-23T09:00:00+08:00"}
+    stdin = "".join(json.dumps({**base, **extra}, ensure_ascii=False) + "\n" for extra in (
+        {"id": "m-1", "kind": "message"}, {"id": "o-1"}, {"id": "x-1", "kind": "petition"}))
+    result = runner.invoke(app, ["rules", "explain", str(rules)], input=stdin)
+    assert result.exit_code == 0, result.output
+    message, opinion, bad = (json.loads(line) for line in result.output.splitlines())
+    assert (message["kind"], message["level"], message["matched"]) == ("message", "一般", ["messages"])
+    assert message["failed"] == {"hot": ["heat_at_least"]}
+    assert (opinion["kind"], opinion["level"], opinion["matched"]) == ("opinion", None, [])
+    assert opinion["failed"] == {"messages": ["kinds"], "hot": ["heat_at_least"]}
+    assert bad["line"] == 3 and bad["error"].startswith("kind:")
