@@ -3,14 +3,15 @@
     python bench/nlp.py [--posts 2000] [--rounds 5] [--model FILE]
 
 Posts are a fixed mix from the shared labeled sets (Weibo posts, news titles, citizen messages), made into
-RawPosts (two in three with a source region); every round and the warm-up get posts of their own, so
-nothing kept from an earlier round (jieba's HMM cuts are cached in ``nlp.tokenize``) is met again except as
-often as real posts repeat each other. "enrichment" = ``nlp.enrich.Enricher.enrich_many`` on
-batches of 64 RawPosts, the very call the nlp stage makes on each polled batch (clean, segment once, tag,
-places, heat, EnrichedPost); "jieba" = ``jieba.lcut`` of each post's text. The machine is shared, so the
-two are timed batch by batch, alternately, and summed per round; the round with the median ratio is
-printed. A last round times the steps of the enrichment one by one (same order as ``enrich_many``) to
-show where the time goes.
+RawPosts (two in three with a source region); every round and the warm-up get posts of their own, so nothing
+kept from an earlier round (plain jieba caches nothing per text, but a cache anywhere in the stage would
+flatter it) is met again except as often as real posts repeat each other. "enrichment" =
+``nlp.enrich.Enricher.enrich_many`` on batches of 64 RawPosts, the very call the nlp stage makes on each
+polled batch (clean, segment once, tag, places, heat, EnrichedPost; segmentation is jieba-rs,
+``nlp.tokenize.segment``); "jieba" = plain ``jieba.lcut`` (the Python jieba) of each post's text, the
+yardstick. The machine is shared, so the two are timed batch by batch, alternately, and summed per round;
+the round with the median ratio is printed. A last round times the steps of the enrichment one by one (same
+order as ``enrich_many``) to show where the time goes.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def main() -> int:
     print(f"posts: {n} a round (mean {chars:.0f} chars), batches of {BATCH}, median of {args.rounds} rounds")
     print(f"plain jieba.lcut:                  {j:8.1f} posts/s  {1e6 / j:6.1f} µs/post")
     print(f"enrichment (Enricher.enrich_many): {f:8.1f} posts/s  {1e6 / f:6.1f} µs/post")
-    print(f"ratio enrichment/jieba:            {f / j:8.3f} (target >= 0.8)")
+    print(f"ratio enrichment/jieba:            {f / j:8.3f} (target >= 1.5)")
     cpu = median["plain_cpu"] / median["full_cpu"]
     print(f"same, in CPU time of this process: {cpu:8.3f} (less sensitive to other load on the machine)")
     print("steps of the enrichment (one more round):")

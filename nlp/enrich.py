@@ -13,7 +13,7 @@ from typing import Protocol
 
 from nlp.heat import post_heat
 from nlp.location import Gazetteer
-from nlp.tokenize import DEFAULT_CAP, clean_text, segment
+from nlp.tokenize import DEFAULT_CAP, clean_text, segment_many
 from yuqing.schemas import EnrichedPost, Location, RawPost, Tags
 
 
@@ -51,7 +51,7 @@ class Enricher:
 
     @staticmethod
     def segment(texts: list[str]) -> list[list[str]]:
-        return [segment(text) for text in texts]
+        return segment_many(texts)
 
     def places(
         self, posts: Sequence[RawPost], texts: list[str], tokens: list[list[str]]

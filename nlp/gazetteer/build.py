@@ -116,6 +116,8 @@ KNOWN_PLACES = _word_list("known_places.txt")
 
 
 def _jieba_words() -> dict[str, tuple[int, str]]:
+    """jieba's dictionary file with its frequencies and POS tags (jieba-rs ships the same dictionary but
+    does not expose the file): the reason ``jieba`` is still a dependency."""
     words: dict[str, tuple[int, str]] = {}
     with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as fh:
         for line in fh:

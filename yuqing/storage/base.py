@@ -1,4 +1,4 @@
-"""The search store interface. Two implementations: SQLite FTS5 over jieba tokens (default) and
+"""The search store interface. Two implementations: SQLite FTS5 over jieba(-rs) tokens (default) and
 Elasticsearch with a pre-tokenized Chinese field under a whitespace analyzer (no plugin needed).
 
 tests/contracts/test_store.py runs one behavioural suite against both.
@@ -6,7 +6,6 @@ tests/contracts/test_store.py runs one behavioural suite against both.
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -156,15 +155,15 @@ def index_text(tokens: Sequence[str]) -> str:
 
 
 def _segmenter() -> Callable[[str], list[str]]:
-    """The nlp stage's segmenter (jieba with the project's user dictionary), so a query is cut into the
-    same words as the posts were; plain jieba where the nlp package is absent."""
+    """The nlp stage's segmenter (jieba-rs with the project's user dictionary, ``nlp.tokenize.segment``),
+    so a query is cut into the same words as the posts were; plain jieba-rs where the nlp package is
+    absent."""
     try:
         from nlp.tokenize import segment
     except ImportError:
-        import jieba
+        import rjieba
 
-        jieba.setLogLevel(logging.WARNING)
-        return jieba.lcut
+        return rjieba.cut  # type: ignore[no-any-return]
     return segment
 
 
