@@ -2,6 +2,7 @@
 
 alerts               one per incident (unique ``fingerprint``: the dedup key), level, state, department
 alert_deadlines      one clock per (alert, kind): due, original due, met / stopped / breached
+alert_releases       持续发布: every release (权威信息, 进展通报, 发布会) with time, link and note
 escalation_steps     durable timers: each reminder or escalation with the time it fires (unique ``key``)
 supervisions         督办 records opened at a breach or on request
 notifications        the outbox and the send log's dedup: one row per (alert, deadline, threshold, recipient,
@@ -80,6 +81,22 @@ class AlertDeadline(Base):
     breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("alert_id", "kind", name="uq_alert_deadlines_alert_kind"),)
+
+
+class AlertRelease(Base):
+    """持续发布: one release on an alert (权威信息, 进展通报, 发布会) with its link and note.
+    The first 权威信息 and the first 发布会 are the ones that meet their clocks (``deadlines_met``)."""
+
+    __tablename__ = "alert_releases"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24), doc="yuqing.domain.RELEASE_KINDS")
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    link: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    deadlines_met: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
 
 class EscalationStep(Base):

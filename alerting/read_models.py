@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from alerting.models import Alert, AlertDeadline, Notification, Supervision
+from yuqing.domain import RELEASE_KINDS
 
 DeadlineState = Literal["open", "met", "breached", "stopped"]
 
@@ -113,11 +114,30 @@ class SupervisionRead(_Read):
     closed_at: datetime | None
 
 
+class ReleaseRead(_Read):
+    """One release of 持续发布; ``deadlines_met``: the clocks it met (first 权威信息 / 发布会 only)."""
+
+    id: int
+    kind: str
+    label: str = ""
+    released_at: datetime
+    link: str
+    note: str
+    recorded_by: str
+    deadlines_met: list[str]
+
+    @model_validator(mode="after")
+    def _label(self) -> ReleaseRead:
+        self.label = RELEASE_KINDS.get(self.kind, self.kind)
+        return self
+
+
 class AlertDetail(AlertRead):
     info_evidence: str | None
     press_evidence: str | None
     deadlines: list[DeadlineRead]
     supervisions: list[SupervisionRead]
+    releases: list[ReleaseRead] = []
 
 
 class NotificationRead(_Read):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from alerting import escalation
 from alerting.directory import Directory
-from alerting.models import Alert, AlertDeadline, EscalationStep, Notification, Supervision
+from alerting.models import Alert, AlertDeadline, AlertRelease, EscalationStep, Notification, Supervision
 from alerting.read_models import (
     AlertDetail,
     AlertPage,
@@ -26,12 +26,13 @@ from alerting.read_models import (
     DeadlineRead,
     DepartmentSummary,
     NotificationRead,
+    ReleaseRead,
     supervision_reads,
 )
 from alerting.state import FINAL, OPEN, Action, InvalidTransition, next_status, require
 from yuqing import audit
 from yuqing.db.models import AuditLog
-from yuqing.domain import INFO_KINDS, PRESS_KINDS
+from yuqing.domain import INFO_KINDS, PRESS_KINDS, RELEASE_KINDS
 from yuqing.schemas import SEVERITY_ORDER
 
 __all__ = [
@@ -45,9 +46,11 @@ __all__ = [
     "InvalidRequest",
     "InvalidTransition",
     "NotificationRead",
+    "ReleaseRead",
     "acknowledge",
     "alert_history",
     "alert_notifications",
+    "alert_releases",
     "close",
     "department_alerts",
     "get_alert",
@@ -59,6 +62,7 @@ __all__ = [
     "reassign",
     "record_info_published",
     "record_press_conference",
+    "record_release",
     "request_supervision",
     "snooze",
     "start_response",
@@ -227,6 +231,60 @@ def reassign(
     return _read(session, alert, now)
 
 
+def _add_release(
+    session: Session, alert: Alert, kind: str, link: str, note: str, actor: str, now: datetime, met: list[str]
+) -> None:
+    session.add(
+        AlertRelease(
+            alert_id=alert.id, kind=kind, released_at=now, link=link, note=note, recorded_by=actor,
+            deadlines_met=met,
+        )
+    )
+
+
+def record_release(
+    session: Session,
+    *,
+    alert_id: int,
+    kind: str,
+    link: str,
+    note: str,
+    actor: str,
+    channel: audit.Channel,
+    now: datetime,
+) -> AlertRead:
+    """持续发布: one release on the alert's timeline. The first 权威信息 is ``record_info_published``
+    (it meets the 5 h and answering clocks) and the first 发布会 is ``record_press_conference``; every
+    later release (and any 进展通报) is added to the timeline while the alert is open, keeping its state."""
+    if kind not in RELEASE_KINDS:
+        raise InvalidRequest(f"release kind {kind!r} is not one of {', '.join(RELEASE_KINDS)}")
+    link, note = _need_link(link), _need(note, "a note on the release")
+    alert = _load(session, alert_id)
+    if kind == "authoritative_info" and alert.info_link is None:
+        return record_info_published(
+            session, alert_id=alert_id, link=link, evidence=note, actor=actor, channel=channel, now=now
+        )
+    if kind == "press_conference" and alert.press_link is None:
+        return record_press_conference(
+            session, alert_id=alert_id, link=link, evidence=note, actor=actor, channel=channel, now=now
+        )
+    require(Action.RELEASE, alert.status)
+    _add_release(session, alert, kind, link, note, actor, now, [])
+    alert.updated_at = now
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        channel=channel,
+        action=Action.RELEASE.value,
+        object_type="alert",
+        object_id=str(alert.id),
+        reason=note,
+        details={"kind": kind, "link": link},
+    )
+    return _read(session, alert, now)
+
+
 def record_info_published(
     session: Session,
     *,
@@ -237,9 +295,15 @@ def record_info_published(
     channel: audit.Channel,
     now: datetime,
 ) -> AlertRead:
-    """权威信息已发布: stops the authoritative-information, response and reply clocks."""
+    """权威信息已发布: stops the authoritative-information, response and reply clocks. Once recorded, a
+    further 权威信息 is a later release on the timeline (持续发布)."""
     link, evidence = _need_link(link), _need(evidence, "evidence")
     alert = _load(session, alert_id)
+    if alert.info_link is not None:
+        return record_release(
+            session, alert_id=alert_id, kind="authoritative_info", link=link, note=evidence, actor=actor,
+            channel=channel, now=now,
+        )
     stopped = [k for k in INFO_KINDS if k in _open_kinds(session, alert)]
     _move(
         session,
@@ -251,6 +315,7 @@ def record_info_published(
         details={"link": link, "evidence": evidence, "deadlines_met": stopped},
     )
     alert.info_link, alert.info_evidence = link, evidence
+    _add_release(session, alert, "authoritative_info", link, evidence, actor, now, stopped)
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by = now, actor
     _stop(session, alert, INFO_KINDS, now, met=True)
@@ -268,9 +333,15 @@ def record_press_conference(
     channel: audit.Channel,
     now: datetime,
 ) -> AlertRead:
-    """新闻发布会已举行: stops the press-conference clock."""
+    """新闻发布会已举行: stops the press-conference clock. A later 发布会 is a release on the timeline."""
     link, evidence = _need_link(link), _need(evidence, "evidence")
     alert = _load(session, alert_id)
+    if alert.press_link is not None:
+        return record_release(
+            session, alert_id=alert_id, kind="press_conference", link=link, note=evidence, actor=actor,
+            channel=channel, now=now,
+        )
+    met = [k for k in PRESS_KINDS if k in _open_kinds(session, alert)]
     _move(
         session,
         alert,
@@ -281,6 +352,7 @@ def record_press_conference(
         details={"link": link, "evidence": evidence},
     )
     alert.press_link, alert.press_evidence = link, evidence
+    _add_release(session, alert, "press_conference", link, evidence, actor, now, met)
     _stop(session, alert, PRESS_KINDS, now, met=True)
     return _read(session, alert, now)
 
@@ -576,7 +648,18 @@ def get_alert(session: Session, *, alert_id: int, now: datetime) -> AlertDetail:
         press_evidence=alert.press_evidence,
         deadlines=[DeadlineRead.of(d, now) for d in all_deadlines],
         supervisions=supervision_reads(supervisions),
+        releases=alert_releases(session, alert_id=alert_id),
     )
+
+
+def alert_releases(session: Session, *, alert_id: int) -> list[ReleaseRead]:
+    """持续发布: the alert's releases, oldest first."""
+    rows = session.scalars(
+        select(AlertRelease)
+        .where(AlertRelease.alert_id == alert_id)
+        .order_by(AlertRelease.released_at, AlertRelease.id)
+    )
+    return [ReleaseRead.model_validate(r) for r in rows]
 
 
 def alert_history(session: Session, *, alert_id: int) -> list[AuditEntryRead]:

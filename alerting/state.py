@@ -57,7 +57,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
 }
 
 # actions that keep the state, and the states they are allowed in
-IN_PLACE: dict[Action, frozenset[Status]] = {Action.REASSIGN: OPEN}
+IN_PLACE: dict[Action, frozenset[Status]] = {Action.REASSIGN: OPEN, Action.RELEASE: OPEN}
 
 
 class InvalidTransition(ValueError):

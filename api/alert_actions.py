@@ -17,7 +17,7 @@ from alerting.state import InvalidTransition
 from api.deps import Principal
 from api.problems import ProblemError
 from api.schemas import NO_NUL
-from yuqing.domain import ACTION_LABELS, STATUS_LABELS
+from yuqing.domain import ACTION_LABELS, STATUS_LABELS, ReleaseKind
 from yuqing.settings import Settings
 
 ActionName = Literal[
@@ -27,6 +27,7 @@ ActionName = Literal[
     "return",
     "info_published",
     "press_conference",
+    "release",
     "supervise",
     "snooze",
     "unsnooze",
@@ -41,6 +42,7 @@ PERMISSION_FOR: dict[str, str] = {
     "return": "alerts.handle",  # a department hands the case back to the duty office, with a reason
     "info_published": "alerts.handle",
     "press_conference": "alerts.handle",
+    "release": "alerts.handle",
     "snooze": "alerts.handle",
     "unsnooze": "alerts.handle",
     "supervise": "alerts.supervise",
@@ -76,6 +78,18 @@ class EvidenceIn(BaseModel):
     evidence: Text = Field(description="what was published, where, by whom")
 
 
+class ReleaseIn(BaseModel):
+    kind: ReleaseKind = Field(
+        default="progress", description="authoritative_info 权威信息, progress 进展通报, press_conference"
+    )
+    link: Link
+    note: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL),
+        Field(description="what was released, where, by whom"),
+    ]
+
+
 class SupervisionIn(BaseModel):
     reason: Text
     supervisor: str | None = Field(default=None, max_length=120, pattern=NO_NUL)
@@ -102,6 +116,7 @@ BODY_FOR: dict[str, type[BaseModel]] = {
     "return": ReturnIn,
     "info_published": EvidenceIn,
     "press_conference": EvidenceIn,
+    "release": ReleaseIn,
     "supervise": SupervisionIn,
     "snooze": SnoozeIn,
     "unsnooze": NoteIn,
@@ -192,6 +207,10 @@ def perform(
             case "press_conference":
                 return service.record_press_conference(
                     session, link=data["link"], evidence=data["evidence"], **common
+                )
+            case "release":
+                return service.record_release(
+                    session, kind=data["kind"], link=data["link"], note=data["note"], **common
                 )
             case "supervise":
                 return service.request_supervision(

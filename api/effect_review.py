@@ -15,8 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from alerting.read_models import DeadlineRead
+from alerting.read_models import DeadlineRead, ReleaseRead
 from api.schemas import PostOut
+from yuqing.clock import CN_TZ
 from yuqing.domain import INFO_KINDS
 
 RESPONSE_KINDS = INFO_KINDS  # the deadlines an answer meets (信息发布、回应、答复、解读、转载)
@@ -38,9 +39,18 @@ class WindowFigures(BaseModel):
     heat_per_hour: float
 
 
+class ReleaseMark(BaseModel):
+    """One release of 持续发布, as the review shows it on the time axis."""
+
+    at: datetime
+    kind: str
+    label: str
+
+
 class EffectReview(BaseModel):
     responded_at: datetime | None
     response_kind: str | None
+    releases: list[ReleaseMark] = []
     before: WindowFigures | None = None
     after: WindowFigures | None = None
     verdict: Verdict
@@ -71,12 +81,27 @@ def _pct(x: float) -> str:
     return f"{x * 100:.0f}%"
 
 
-def review(posts: Sequence[PostOut], deadlines: Sequence[DeadlineRead], now: datetime) -> EffectReview:
-    """The effect review of one alert's response, from its incident's posts."""
+def _releases_text(marks: Sequence[ReleaseMark]) -> str:
+    if not marks:
+        return ""
+    times = "、".join(f"{m.label} {m.at.astimezone(CN_TZ):%m-%d %H:%M}" for m in marks)
+    return f"发布 {len(marks)} 次：{times}。"
+
+
+def review(
+    posts: Sequence[PostOut],
+    deadlines: Sequence[DeadlineRead],
+    now: datetime,
+    releases: Sequence[ReleaseRead] = (),
+) -> EffectReview:
+    """The effect review of one alert's response, from its incident's posts; the releases of 持续发布
+    are listed with their times."""
+    marks = [ReleaseMark(at=r.released_at, kind=r.kind, label=r.label) for r in releases]
     response = first_response(deadlines)
     if response is None:
-        return EffectReview(responded_at=None, response_kind=None, verdict="未回应",
-                            summary="尚未记录回应（权威信息发布或答复），暂无法评估效果。")
+        summary = "尚未记录回应（权威信息发布或答复），暂无法评估效果。" + _releases_text(marks)
+        return EffectReview(responded_at=None, response_kind=None, releases=marks, verdict="未回应",
+                            summary=summary)
     responded_at, kind = response
     earliest = min((p.posted_at for p in posts), default=responded_at)
     window = min(MAX_WINDOW, max(MIN_WINDOW, responded_at - earliest))
@@ -85,12 +110,12 @@ def review(posts: Sequence[PostOut], deadlines: Sequence[DeadlineRead], now: dat
     provisional = now < after_end
     after = _figures(posts, responded_at, min(after_end, now) if provisional else after_end)
     hours = window.total_seconds() / 3600
-    base = EffectReview(responded_at=responded_at, response_kind=kind, before=before, after=after,
-                        verdict="变化不明显", summary="", provisional=provisional)
+    base = EffectReview(responded_at=responded_at, response_kind=kind, releases=marks, before=before,
+                        after=after, verdict="变化不明显", summary="", provisional=provisional)
     if before.posts < MIN_POSTS or (after.posts < MIN_POSTS and provisional):
         base.verdict = "数据不足"
         base.summary = (f"回应前后各 {hours:g} 小时内帖子过少（回应前 {before.posts} 条、"
-                        f"回应后 {after.posts} 条），不足以判断效果。")
+                        f"回应后 {after.posts} 条），不足以判断效果。") + _releases_text(marks)
         return base
     ratio = after.posts_per_hour / before.posts_per_hour
     neg_before = before.negative_share or 0.0
@@ -108,5 +133,5 @@ def review(posts: Sequence[PostOut], deadlines: Sequence[DeadlineRead], now: dat
     elif ratio > 1 or change >= NEGATIVE_POINTS:
         base.verdict = "舆情未缓解"
     pending = "（评估窗口尚未结束）" if provisional else ""
-    base.summary = "；".join(parts) + f"。结论：{base.verdict}{pending}。"
+    base.summary = "；".join(parts) + f"。结论：{base.verdict}{pending}。" + _releases_text(marks)
     return base

@@ -188,7 +188,11 @@ def incident_detail(state: AppState, session: Session, row: IncidentRow, *, now:
         merged_alerts=merged_alerts,
         posts=posts[-MAX_TIMELINE:],
         series=post_series(posts),
-        effect=review(posts, current.deadlines, now) if current is not None and not posts_error else None,
+        effect=(
+            review(posts, current.deadlines, now, current.releases)
+            if current is not None and not posts_error
+            else None
+        ),
         similar=_similar(session, row),
         merged=[IncidentOut.of(m) for m in merged_rows],
     )

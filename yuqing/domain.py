@@ -106,6 +106,7 @@ class Action(StrEnum):
     REOPEN = "reopen"  # the level rose
     ACK_TIMEOUT = "ack_timeout"  # acknowledged, nothing followed: back to new
     REASSIGN = "reassign"  # keeps the state
+    RELEASE = "release"  # 持续发布: a later release on the timeline; keeps the state
 
 
 # what officers do (API / console action names) and what the audit log records, in Chinese

@@ -46,6 +46,7 @@ ACTION_ORDER = (
     "start_response",
     "info_published",
     "press_conference",
+    "release",
     "reassign",
     "return",
     "supervise",
@@ -132,7 +133,7 @@ def allowed_actions(principal: Principal, alert: service.AlertRead) -> list[str]
             continue
         state_action = STATE_ACTION.get(name)
         if (state_action is not None and can(state_action, alert.status)) or (
-            name in ("reassign", "return") and alert.status in OPEN
+            name in ("reassign", "return", "release") and alert.status in OPEN
         ):
             names.append(name)
     return names

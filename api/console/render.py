@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from api.auth.roles import ROLE_LABELS
 from yuqing.clock import CN_TZ
-from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, STATUS_LABELS
+from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, RELEASE_KINDS, STATUS_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -75,6 +75,7 @@ templates.env.globals.update(
     LABEL_VALUE_LABELS=LABEL_VALUE_LABELS,
     DEADLINE_LABELS=DEADLINE_LABELS,
     ACTION_LABELS=ACTION_LABELS,
+    RELEASE_KINDS=RELEASE_KINDS,
 )
 
 

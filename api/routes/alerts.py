@@ -79,6 +79,14 @@ def alert_notifications(
     return service.alert_notifications(session, alert_id=alert_id)
 
 
+@router.get("/{alert_id}/releases", response_model=list[service.ReleaseRead], summary="持续发布：历次发布")
+def alert_releases(
+    alert_id: AlertId, session: DB, principal: Principal = api_user("alerts.view")
+) -> list[service.ReleaseRead]:
+    actions.visible_alert(session, alert_id, principal)
+    return service.alert_releases(session, alert_id=alert_id)
+
+
 def _action_route(name: str, path: str, summary: str) -> None:
     body_model = actions.BODY_FOR[name]
 
@@ -106,8 +114,9 @@ for _name, _path, _summary in (
     ("start_response", "start-response", "开始处置"),
     ("reassign", "reassign", "转派到另一部门（值班员、管理员；须写明理由）"),
     ("return", "return", "退回值班室（部门处置人：不属本部门的案件，须写明理由）"),
-    ("info_published", "info-published", "记录权威信息已发布（链接与佐证），停止相应时限"),
-    ("press_conference", "press-conference", "记录新闻发布会已召开"),
+    ("info_published", "info-published", "记录权威信息发布，停止相应时限；再次发布记入持续发布"),
+    ("press_conference", "press-conference", "记录新闻发布会已召开（再次召开记入持续发布）"),
+    ("release", "releases", "持续发布：记录一次发布（权威信息、进展通报、发布会）"),
     ("supervise", "supervision", "督办"),
     ("snooze", "snooze", "暂缓提醒（法定时限不停）"),
     ("unsnooze", "unsnooze", "恢复提醒"),

@@ -94,6 +94,21 @@ def test_duty_officer_flow_on_a_major_incident(page: Any, console: Console) -> N
     assert running.inner_text() != ticking, "the 24-hour press-conference countdown still runs"
     screenshot(page, "incident-after-info-published", full_page=True)
 
+    # 持续发布: a 进展通报 after the first 权威信息 goes on the timeline; the stopped clock stays stopped
+    releases = page.locator("#releases li[data-release-kind]")
+    assert releases.count() == 1 and "权威信息" in releases.first.inner_text()
+    form = page.locator("form[data-action=release]")
+    form.locator("select[name=kind]").select_option("progress")
+    form.locator("input[name=link]").fill("https://www.aq.gov.cn/xxgk/2026/progress-1.html")
+    form.locator("input[name=note]").fill("河道排污口已封堵，水质监测持续进行")
+    form.locator("button").click()
+    page.wait_for_url(f"**/alerts/{alert_id}?done=release")
+    assert releases.count() == 2
+    assert "进展通报" in releases.nth(1).inner_text() and "排污口已封堵" in releases.nth(1).inner_text()
+    assert "已完成" in page.locator("#deadlines .clock[data-kind=authoritative_info]").inner_text()
+    assert page.locator("#alert-status").inner_text() == "已发布权威信息"
+    screenshot(page, "incident-after-second-release", full_page=True)
+
     page.goto(f"{console.url}/board")
     board_clock = page.locator(f"tr[data-alert-id='{alert_id}'] .clock[data-kind=authoritative_info]")
     assert "已完成" in board_clock.inner_text()
