@@ -131,6 +131,36 @@ def _print_table(result: SearchResult) -> None:
     console.print(table)
 
 
+def search_reindex(
+    batch: Annotated[int, typer.Option(help="posts written per request (1-500)")] = 500,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bar")] = False,
+) -> None:
+    """Re-segment every post in the search store (YUQING_SEARCH_URL) with today's segmenter (jieba-rs)
+    and index it again, so posts indexed with older tokens are found by new queries. Run once after
+    upgrading; safe to run again or to interrupt."""
+    import sys
+
+    from yuqing.settings import get_settings
+    from yuqing.storage import open_store
+    from yuqing.storage.reindex import reindex, total
+
+    if not 1 <= batch <= 500:
+        typer.echo(f"yuqing search-reindex: --batch {batch}: use a number from 1 to 500", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    store = open_store(settings.search_url, index_prefix=settings.es_index_prefix)
+    try:
+        store.ensure_schema()
+        count = total(store)
+        with typer.progressbar(length=count, label="reindexing posts", file=sys.stderr,
+                               hidden=quiet) as bar:
+            written = reindex(store, batch=batch, progress=bar.update)
+    finally:
+        store.close()
+    typer.echo(f"re-segmented and re-indexed {written} posts (of {count})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``yuqing search`` to the main app."""
+    """Add ``yuqing search`` and ``yuqing search-reindex`` to the main app."""
     app.command("search")(search)
+    app.command("search-reindex")(search_reindex)
