@@ -65,7 +65,8 @@ def _found(automaton: ahocorasick.Automaton | None, text: str) -> set[Any]:
 
 @dataclass(frozen=True)
 class _KeywordIndex:
-    automaton: ahocorasick.Automaton | None  # keyword -> (keyword, [(category, subcategory) …])
+    automaton: ahocorasick.Automaton | None  # keyword -> its number in ``owners``
+    owners: tuple[tuple[tuple[str, str], ...], ...]  # per keyword number: its (category, subcategory) pairs
 
     @classmethod
     def build(cls, taxonomy: Taxonomy) -> _KeywordIndex:
@@ -73,13 +74,15 @@ class _KeywordIndex:
         for pair, words in taxonomy.keywords.items():
             for w in words:
                 owners.setdefault(w.lower(), []).append(pair)
-        return cls(_automaton({w: (w, tuple(pairs)) for w, pairs in owners.items()}))
+        # small ints as payloads: the distinct keywords of a text are a set of ints, cheap to hash
+        return cls(_automaton({w: k for k, w in enumerate(owners)}), tuple(map(tuple, owners.values())))
 
     def hits(self, text: str) -> dict[tuple[str, str], int]:
         """Distinct keywords found per (category, subcategory)."""
         counts: dict[tuple[str, str], int] = {}
-        for _, pairs in _found(self.automaton, text.lower()):
-            for pair in pairs:
+        owners = self.owners
+        for k in _found(self.automaton, text.lower()):
+            for pair in owners[k]:
                 counts[pair] = counts.get(pair, 0) + 1
         return counts
 
@@ -132,34 +135,66 @@ class Tagger:
         return self.tag_many([text], [tokens])[0]
 
     def tag_many(self, texts: list[str], tokens: list[list[str]]) -> list[Tags]:
-        """Tags for each text (already cleaned) with its tokens (already segmented), in order."""
+        """Tags for each text (already cleaned) with its tokens (already segmented), in order.
+
+        One sparse feature pass for the batch, one product with every task's weights side by side; each
+        task's probabilities are then reduced in numpy to the few numbers the rules read per post (the
+        relevant probability, the arg-max and its probability, the sentiment score), one column list
+        each, so the per-post step touches plain floats and strings, no probability rows or dicts."""
         if len(texts) != len(tokens):
             raise ValueError("tag_many: texts and tokens differ in length")
-        out: list[Tags | None] = [None] * len(texts)
         live = [i for i, t in enumerate(texts) if has_chinese(t)]
-        for i in set(range(len(texts))) - set(live):
-            out[i] = self._no_chinese()
-        if live:
-            feats = self.model.featurizer.transform([texts[i] for i in live], [tokens[i] for i in live])
-            margins = np.asarray(feats @ self._weights) + self._intercepts
-            probs = {
-                name: task.probabilities_from_margins(margins[:, self._slices[name]])
-                for name, task in self.model.tasks.items()
-            }
-            rows = {name: p.tolist() for name, p in probs.items()}
-            for row, i in enumerate(live):
-                out[i] = self._decide(texts[i], {k: p[row] for k, p in rows.items()}, self._classes)
-        return [t for t in out if t is not None]
+        out: list[Tags] = [None] * len(texts)  # type: ignore[list-item] # every slot is filled below
+        if len(live) < len(texts):
+            for i in set(range(len(texts))).difference(live):
+                out[i] = self._no_chinese()
+        if not live:
+            return out
+        feats = self.model.featurizer.transform([texts[i] for i in live], [tokens[i] for i in live])
+        margins = np.asarray(feats @ self._weights) + self._intercepts
+        n = len(live)
+        columns: dict[str, list[Any]] = {}
+        for name, task in self.model.tasks.items():
+            p = task.probabilities_from_margins(margins[:, self._slices[name]])
+            classes = self._classes[name]
+            if name == "relevance":
+                columns["relevance"] = p[:, classes.index("relevant")].tolist()
+            elif name == "sentiment":
+                score = p[:, classes.index("positive")] - p[:, classes.index("negative")]
+                columns["sentiment"] = score.tolist()
+            else:
+                best = p.argmax(axis=1)  # the first of equal maxima, as list.index(max(row))
+                columns[name] = [classes[k] for k in best.tolist()]
+                columns[f"{name}_p"] = p[np.arange(n), best].tolist()
+        none = [None] * n
+        decide = self._decide
+        for row, i in enumerate(live):
+            out[i] = decide(
+                texts[i],
+                columns.get("relevance", none)[row],
+                columns.get("category", none)[row],
+                columns.get("category_p", none)[row],
+                columns.get("emotion", none)[row],
+                columns.get("sentiment", none)[row],
+            )
+        return out
 
     def _no_chinese(self) -> Tags:
         """Empty, emoji-only or foreign-language text: nothing the Chinese models can judge."""
         return Tags(relevant=False, relevance_score=0.0, severity=Severity(), model_version=self.version)
 
-    def _decide(self, text: str, probs: dict[str, list[float]], classes: dict[str, list[str]]) -> Tags:
+    def _decide(
+        self,
+        text: str,
+        relevant_p: float | None,
+        category: str | None,
+        category_p: float | None,
+        emotion: str | None,
+        sentiment_score: float | None,
+    ) -> Tags:
         severity = assess(text)
-        relevant, relevance_score = self._relevance(text, probs, classes, severity)
-        category, subcategory = self._category(text, probs, classes)
-        emotion = self._argmax(probs, classes, "emotion")
+        relevant, relevance_score = self._relevance(text, relevant_p, severity)
+        category, subcategory = self._category(text, category, category_p or 0.0)
         return Tags(
             relevant=relevant,
             relevance_score=round(relevance_score, 4),
@@ -167,25 +202,16 @@ class Tagger:
             subcategory=subcategory,
             # an emergency is answered by its own department type first (谁主管谁负责), else the category's
             department_type=responsible_type(severity) or self.taxonomy.department_for(category, subcategory),
-            sentiment=self._sentiment(probs, classes, emotion),
+            sentiment=self._sentiment(sentiment_score, emotion),
             emotion=emotion,
             severity=severity,
             model_version=self.version,
         )
 
-    @staticmethod
-    def _argmax(probs: dict[str, list[float]], classes: dict[str, list[str]], task: str) -> str | None:
-        if task not in probs:
-            return None
-        p = probs[task]
-        return classes[task][p.index(max(p))]
-
-    def _relevance(
-        self, text: str, probs: dict[str, list[float]], classes: dict[str, list[str]], severity: Severity
-    ) -> tuple[bool, float]:
-        if "relevance" not in probs:
+    def _relevance(self, text: str, p: float | None, severity: Severity) -> tuple[bool, float]:
+        """``p``: the relevance model's P(relevant), None without a relevance model."""
+        if p is None:
             return True, 1.0
-        p = float(probs["relevance"][classes["relevance"].index("relevant")])
         # a score on the usual 0.5 scale: the cut chosen at training maps to 0.5
         cut = self.model.tasks["relevance"].threshold or 0.5
         score = 0.5 * p / cut if p < cut else 0.5 + 0.5 * (p - cut) / (1 - cut)
@@ -197,19 +223,15 @@ class Tagger:
         return score >= 0.5, score
 
     def _category(
-        self, text: str, probs: dict[str, list[float]], classes: dict[str, list[str]]
+        self, text: str, category: str | None, confidence: float
     ) -> tuple[str | None, str | None]:
+        """``category``: the model's arg-max (None without a category model), ``confidence`` its
+        probability."""
         hits = self._keywords.hits(text)
         by_category: dict[str, int] = {}
         for (cat, _sub), n in hits.items():
             by_category[cat] = by_category.get(cat, 0) + n
-        if "category" in probs:
-            p = probs["category"]
-            confidence = max(p)
-            category: str | None = classes["category"][p.index(confidence)]
-        else:
-            category, confidence = None, 0.0
-        covered = set(classes.get("category", ()))
+        covered = set(self._classes.get("category", ()))
         uncovered = [(n, c) for c, n in by_category.items() if c not in covered]
         if uncovered:
             n, cat = max(uncovered)
@@ -225,14 +247,11 @@ class Tagger:
         best = max(subs, key=lambda s: (s[0], -order.index(s[1])))
         return category, best[1]
 
-    def _sentiment(
-        self, probs: dict[str, list[float]], classes: dict[str, list[str]], emotion: str | None
-    ) -> Sentiment:
-        if "sentiment" not in probs:
+    @staticmethod
+    def _sentiment(score: float | None, emotion: str | None) -> Sentiment:
+        """``score``: P(positive) - P(negative) of the sentiment model, None without one."""
+        if score is None:
             return Sentiment()
-        names = classes["sentiment"]
-        p = probs["sentiment"]
-        score = float(p[names.index("positive")] - p[names.index("negative")])
         if emotion in EMOTION_SENTIMENT and abs(score) < EMOTION_OVERRIDE_MARGIN:
             label = EMOTION_SENTIMENT[emotion]
         elif abs(score) < NEUTRAL_MARGIN:

@@ -35,15 +35,21 @@ def _buckets(hashes: np.ndarray, bits: int) -> np.ndarray:
     return ((hashes * _MIX) >> np.uint64(64 - bits)).astype(np.int64)
 
 
-def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, bits: int) -> sp.csr_matrix:
-    data = np.ones(len(rows), dtype=np.float32)
-    matrix = sp.csr_matrix((data, (rows, cols)), shape=(n_rows, 1 << bits), dtype=np.float32)
-    matrix.sum_duplicates()
-    return matrix
+def _counts(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """Counts of the (row, col) pairs as a float32 CSR matrix with sorted indices, built in one sort of
+    the pairs' keys (no COO conversion, no separate duplicate summing)."""
+    keys, counts = np.unique(rows * np.int64(n_cols) + cols, return_counts=True)
+    row_of = keys // n_cols
+    indptr = np.searchsorted(row_of, np.arange(n_rows + 1, dtype=np.int64))
+    index = np.int32 if len(keys) < np.iinfo(np.int32).max and n_cols < np.iinfo(np.int32).max else np.int64
+    return sp.csr_matrix(
+        (counts.astype(np.float32), (keys - row_of * n_cols).astype(index), indptr.astype(index)),
+        shape=(n_rows, n_cols),
+    )
 
 
-def hash_char_ngrams(streams: Sequence[str], bits: int) -> sp.csr_matrix:
-    """Counts of the character 1..3-grams of each string, hashed into 2**bits columns."""
+def _char_ngram_pairs(streams: Sequence[str], bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(document, bucket) of every character 1..3-gram of each string."""
     lengths = np.fromiter(map(len, streams), dtype=np.int64, count=len(streams))
     codes = _code_points("".join(streams))
     doc = np.repeat(np.arange(len(streams), dtype=np.int64), lengths)
@@ -55,11 +61,11 @@ def hash_char_ngrams(streams: Sequence[str], bits: int) -> sp.csr_matrix:
             same_doc = doc[: len(rolling)] == doc[n - 1 :]
             rows.append(doc[: len(rolling)][same_doc])
             cols.append(_buckets(rolling[same_doc] ^ (_SALT * np.uint64(n)), bits))
-    return _counts(np.concatenate(rows), np.concatenate(cols), len(streams), bits)
+    return np.concatenate(rows), np.concatenate(cols)
 
 
-def hash_words(words: Sequence[Sequence[str]], bits: int) -> sp.csr_matrix:
-    """Counts of each document's words, hashed into 2**bits columns."""
+def _word_pairs(words: Sequence[Sequence[str]], bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(document, bucket) of every word of each document."""
     flat = [w for doc in words for w in doc]
     doc_of_word = np.repeat(np.arange(len(words), dtype=np.int64), [len(d) for d in words])
     lengths = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
@@ -74,7 +80,20 @@ def hash_words(words: Sequence[Sequence[str]], bits: int) -> sp.csr_matrix:
         prefix = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(weighted)])
         # sum of code * P**position over the word, moved to position 0
         hashes = (prefix[ends] - prefix[starts]) * inverse[starts] + lengths.astype(np.uint64) * _SALT
-    return _counts(doc_of_word, _buckets(hashes, bits), len(words), bits)
+    return doc_of_word, _buckets(hashes, bits)
+
+
+def hash_char_ngrams(streams: Sequence[str], bits: int) -> sp.csr_matrix:
+    """Counts of the character 1..3-grams of each string, hashed into 2**bits columns."""
+    return _counts(*_char_ngram_pairs(streams, bits), len(streams), 1 << bits)
+
+
+def hash_words(words: Sequence[Sequence[str]], bits: int) -> sp.csr_matrix:
+    """Counts of each document's words, hashed into 2**bits columns."""
+    return _counts(*_word_pairs(words, bits), len(words), 1 << bits)
+
+
+_SEP = "\uffff"  # a noncharacter: joins one text's words so they are lower-cased in one call
 
 
 @dataclass
@@ -88,17 +107,28 @@ class Featurizer:
         return (1 << self.char_bits) + (1 << self.word_bits)
 
     def streams(self, text: str, tokens: Sequence[str]) -> tuple[str, list[str]]:
-        """The character stream and the word list the hashing sees for one text."""
-        words = [t.lower() for t in tokens if t.isalnum()]
+        """The character stream and the word list the hashing sees for one text: the tokens with a letter
+        or digit, lower-cased, plus the text's Weibo emoticons."""
+        # _SEP is no letter or digit, so no kept token holds it; it is not cased either, so lower-casing
+        # the joined words gives each word's own lower case (final sigma included)
+        kept = _SEP.join(filter(str.isalnum, tokens))
+        words = kept.lower().split(_SEP) if kept else []
         if "[" in text:
             words.extend(_EMOTICON.findall(text))
         return "".join(tokens).replace(" ", "").lower(), words
 
     def counts(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """Character n-gram counts in the first 2**char_bits columns, word counts after them: one
+        matrix from one pass over all the (row, column) pairs."""
         pairs = [self.streams(t, toks) for t, toks in zip(texts, tokens, strict=True)]
-        chars = hash_char_ngrams([p[0] for p in pairs], self.char_bits)
-        words = hash_words([p[1] for p in pairs], self.word_bits)
-        return sp.hstack([chars, words], format="csr")
+        char_rows, char_cols = _char_ngram_pairs([p[0] for p in pairs], self.char_bits)
+        word_rows, word_cols = _word_pairs([p[1] for p in pairs], self.word_bits)
+        return _counts(
+            np.concatenate([char_rows, word_rows]),
+            np.concatenate([char_cols, word_cols + (1 << self.char_bits)]),
+            len(pairs),
+            self.n_features,
+        )
 
     def fit(self, texts: Sequence[str], tokens: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Fit the IDF (smoothed, as scikit-learn's) on these texts and return their features."""
