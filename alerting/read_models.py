@@ -89,6 +89,12 @@ class AlertRead(_Read):
     info_link: str | None
     press_link: str | None
     review: str | None
+    response_line: str | None = None
+    response_line_approved_by: str | None = None
+    response_line_approved_at: datetime | None = None
+    spokesperson_name: str | None = None
+    spokesperson_role: str | None = None
+    spoke_at: datetime | None = None
     closed_at: datetime | None
     merged_into_id: int | None
     next_due_kind: str | None = None

@@ -31,8 +31,9 @@ from alerting.read_models import (
 )
 from alerting.state import FINAL, OPEN, Action, InvalidTransition, next_status, require
 from yuqing import audit
+from yuqing.clock import CN_TZ, aware
 from yuqing.db.models import AuditLog
-from yuqing.domain import INFO_KINDS, PRESS_KINDS, RELEASE_KINDS
+from yuqing.domain import INFO_KINDS, PRESS_KINDS, RELEASE_KINDS, SPEAKER_ROLES
 from yuqing.schemas import SEVERITY_ORDER
 
 __all__ = [
@@ -63,6 +64,8 @@ __all__ = [
     "record_info_published",
     "record_press_conference",
     "record_release",
+    "record_response_line",
+    "record_spokesperson",
     "request_supervision",
     "snooze",
     "start_response",
@@ -354,6 +357,84 @@ def record_press_conference(
     alert.press_link, alert.press_evidence = link, evidence
     _add_release(session, alert, "press_conference", link, evidence, actor, now, met)
     _stop(session, alert, PRESS_KINDS, now, met=True)
+    return _read(session, alert, now)
+
+
+def _past_or_now(at: datetime | None, now: datetime, what: str) -> datetime:
+    if at is None:
+        return now
+    at = aware(at, CN_TZ)  # a console form sends local (Asia/Shanghai) time without an offset
+    if at > now:
+        raise InvalidRequest(f"{what} {at.isoformat()} is in the future")
+    return at
+
+
+def record_response_line(
+    session: Session,
+    *,
+    alert_id: int,
+    text: str,
+    approved_by: str,
+    actor: str,
+    channel: audit.Channel,
+    now: datetime,
+    approved_at: datetime | None = None,
+) -> AlertRead:
+    """回应口径: the agreed wording of the response, who approved it and when (default: now). Recording
+    it again replaces it; the audit log keeps every version."""
+    text = _need(text, "the response line (口径) text")
+    approved_by = _need(approved_by, "who approved the response line")
+    approved = _past_or_now(approved_at, now, "approval time")
+    alert = _load(session, alert_id)
+    require(Action.RESPONSE_LINE, alert.status)
+    previous = alert.response_line
+    alert.response_line, alert.response_line_approved_by = text, approved_by
+    alert.response_line_approved_at, alert.updated_at = approved, now
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        channel=channel,
+        action=Action.RESPONSE_LINE.value,
+        object_type="alert",
+        object_id=str(alert.id),
+        reason=text,
+        details={"approved_by": approved_by, "approved_at": approved.isoformat(), "previous": previous},
+    )
+    return _read(session, alert, now)
+
+
+def record_spokesperson(
+    session: Session,
+    *,
+    alert_id: int,
+    name: str,
+    role: str,
+    actor: str,
+    channel: audit.Channel,
+    now: datetime,
+    spoke_at: datetime | None = None,
+) -> AlertRead:
+    """Who spoke for the government on this case: the 新闻发言人 or the 主要负责人 (带头发声), and when."""
+    name = _need(name, "the speaker's name")
+    if role not in SPEAKER_ROLES:
+        raise InvalidRequest(f"speaker role {role!r} is not one of {', '.join(SPEAKER_ROLES)}")
+    spoke = _past_or_now(spoke_at, now, "speaking time")
+    alert = _load(session, alert_id)
+    require(Action.SPOKESPERSON, alert.status)
+    alert.spokesperson_name, alert.spokesperson_role, alert.spoke_at = name, role, spoke
+    alert.updated_at = now
+    audit.record(
+        session,
+        at=now,
+        actor=actor,
+        channel=channel,
+        action=Action.SPOKESPERSON.value,
+        object_type="alert",
+        object_id=str(alert.id),
+        reason=f"{SPEAKER_ROLES[role]}{name}",
+        details={"name": name, "role": role, "spoke_at": spoke.isoformat()},
+    )
     return _read(session, alert, now)
 
 

@@ -57,7 +57,12 @@ TRANSITIONS: dict[Action, tuple[frozenset[Status], Status | None]] = {
 }
 
 # actions that keep the state, and the states they are allowed in
-IN_PLACE: dict[Action, frozenset[Status]] = {Action.REASSIGN: OPEN, Action.RELEASE: OPEN}
+IN_PLACE: dict[Action, frozenset[Status]] = {
+    Action.REASSIGN: OPEN,
+    Action.RELEASE: OPEN,
+    Action.RESPONSE_LINE: OPEN,
+    Action.SPOKESPERSON: OPEN,
+}
 
 
 class InvalidTransition(ValueError):

@@ -17,7 +17,7 @@ from alerting.state import InvalidTransition
 from api.deps import Principal
 from api.problems import ProblemError
 from api.schemas import NO_NUL
-from yuqing.domain import ACTION_LABELS, STATUS_LABELS, ReleaseKind
+from yuqing.domain import ACTION_LABELS, STATUS_LABELS, ReleaseKind, SpeakerRole
 from yuqing.settings import Settings
 
 ActionName = Literal[
@@ -28,6 +28,8 @@ ActionName = Literal[
     "info_published",
     "press_conference",
     "release",
+    "response_line",
+    "spokesperson",
     "supervise",
     "snooze",
     "unsnooze",
@@ -43,6 +45,8 @@ PERMISSION_FOR: dict[str, str] = {
     "info_published": "alerts.handle",
     "press_conference": "alerts.handle",
     "release": "alerts.handle",
+    "response_line": "alerts.handle",
+    "spokesperson": "alerts.handle",
     "snooze": "alerts.handle",
     "unsnooze": "alerts.handle",
     "supervise": "alerts.supervise",
@@ -90,6 +94,22 @@ class ReleaseIn(BaseModel):
     ]
 
 
+class ResponseLineIn(BaseModel):
+    text: Text = Field(description="回应口径: the agreed wording of the response")
+    approved_by: str = Field(min_length=1, max_length=80, pattern=NO_NUL, description="who approved it")
+    approved_at: datetime | None = Field(
+        default=None, description="when it was approved (default: now; without an offset: Asia/Shanghai)"
+    )
+
+
+class SpokespersonIn(BaseModel):
+    name: str = Field(min_length=1, max_length=80, pattern=NO_NUL, description="who spoke")
+    role: SpeakerRole = Field(description="spokesperson 新闻发言人 or principal 主要负责人")
+    spoke_at: datetime | None = Field(
+        default=None, description="when (default: now; without an offset: Asia/Shanghai)"
+    )
+
+
 class SupervisionIn(BaseModel):
     reason: Text
     supervisor: str | None = Field(default=None, max_length=120, pattern=NO_NUL)
@@ -117,6 +137,8 @@ BODY_FOR: dict[str, type[BaseModel]] = {
     "info_published": EvidenceIn,
     "press_conference": EvidenceIn,
     "release": ReleaseIn,
+    "response_line": ResponseLineIn,
+    "spokesperson": SpokespersonIn,
     "supervise": SupervisionIn,
     "snooze": SnoozeIn,
     "unsnooze": NoteIn,
@@ -211,6 +233,18 @@ def perform(
             case "release":
                 return service.record_release(
                     session, kind=data["kind"], link=data["link"], note=data["note"], **common
+                )
+            case "response_line":
+                return service.record_response_line(
+                    session,
+                    text=data["text"],
+                    approved_by=data["approved_by"],
+                    approved_at=data["approved_at"],
+                    **common,
+                )
+            case "spokesperson":
+                return service.record_spokesperson(
+                    session, name=data["name"], role=data["role"], spoke_at=data["spoke_at"], **common
                 )
             case "supervise":
                 return service.request_supervision(

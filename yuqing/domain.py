@@ -107,6 +107,8 @@ class Action(StrEnum):
     ACK_TIMEOUT = "ack_timeout"  # acknowledged, nothing followed: back to new
     REASSIGN = "reassign"  # keeps the state
     RELEASE = "release"  # 持续发布: a later release on the timeline; keeps the state
+    RESPONSE_LINE = "response_line"  # 回应口径 agreed and approved; keeps the state
+    SPOKESPERSON = "spokesperson"  # who spoke (新闻发言人 / 主要负责人); keeps the state
 
 
 # what officers do (API / console action names) and what the audit log records, in Chinese

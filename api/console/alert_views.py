@@ -47,6 +47,8 @@ ACTION_ORDER = (
     "info_published",
     "press_conference",
     "release",
+    "response_line",
+    "spokesperson",
     "reassign",
     "return",
     "supervise",
@@ -55,6 +57,9 @@ ACTION_ORDER = (
     "close",
     "merge",
 )
+
+
+IN_PLACE_ACTIONS = ("reassign", "return", "release", "response_line", "spokesperson")  # any open alert
 
 
 BoardView = Literal["all", "new", "overdue", "supervised", "major"]
@@ -133,7 +138,7 @@ def allowed_actions(principal: Principal, alert: service.AlertRead) -> list[str]
             continue
         state_action = STATE_ACTION.get(name)
         if (state_action is not None and can(state_action, alert.status)) or (
-            name in ("reassign", "return", "release") and alert.status in OPEN
+            name in IN_PLACE_ACTIONS and alert.status in OPEN
         ):
             names.append(name)
     return names

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from api.auth.roles import ROLE_LABELS
 from yuqing.clock import CN_TZ
-from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, RELEASE_KINDS, STATUS_LABELS
+from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, RELEASE_KINDS, SPEAKER_ROLES, STATUS_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -76,6 +76,7 @@ templates.env.globals.update(
     DEADLINE_LABELS=DEADLINE_LABELS,
     ACTION_LABELS=ACTION_LABELS,
     RELEASE_KINDS=RELEASE_KINDS,
+    SPEAKER_ROLES=SPEAKER_ROLES,
 )
 
 

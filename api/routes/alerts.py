@@ -117,6 +117,8 @@ for _name, _path, _summary in (
     ("info_published", "info-published", "记录权威信息发布，停止相应时限；再次发布记入持续发布"),
     ("press_conference", "press-conference", "记录新闻发布会已召开（再次召开记入持续发布）"),
     ("release", "releases", "持续发布：记录一次发布（权威信息、进展通报、发布会）"),
+    ("response_line", "response-line", "回应口径：记录商定的口径、审定人与审定时间"),
+    ("spokesperson", "spokesperson", "记录发声人（新闻发言人或主要负责人）"),
     ("supervise", "supervision", "督办"),
     ("snooze", "snooze", "暂缓提醒（法定时限不停）"),
     ("unsnooze", "unsnooze", "恢复提醒"),

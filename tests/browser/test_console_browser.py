@@ -109,6 +109,20 @@ def test_duty_officer_flow_on_a_major_incident(page: Any, console: Console) -> N
     assert page.locator("#alert-status").inner_text() == "已发布权威信息"
     screenshot(page, "incident-after-second-release", full_page=True)
 
+    # 回应口径 (who approved it, when) and who spoke appear on the alert page
+    form = page.locator("form[data-action=response_line]")
+    form.locator("textarea[name=text]").fill("排污口已封堵，水质监测结果将及时公布")
+    form.locator("input[name=approved_by]").fill("市委宣传部 王某")
+    form.locator("button").click()
+    page.wait_for_url(f"**/alerts/{alert_id}?done=response_line")
+    assert "市委宣传部 王某 审定" in page.locator("#response-line").inner_text()
+    form = page.locator("form[data-action=spokesperson]")
+    form.locator("select[name=role]").select_option("principal")
+    form.locator("input[name=name]").fill("李某")
+    form.locator("button").click()
+    page.wait_for_url(f"**/alerts/{alert_id}?done=spokesperson")
+    assert "主要负责人 李某" in page.locator("#spokesperson").inner_text()
+
     page.goto(f"{console.url}/board")
     board_clock = page.locator(f"tr[data-alert-id='{alert_id}'] .clock[data-kind=authoritative_info]")
     assert "已完成" in board_clock.inner_text()
