@@ -20,8 +20,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-
-import rjieba
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,17 @@ _SPACE = re.compile(r"\s+")
 # is not one plain space between words
 _DIRTY = re.compile(rf"[{_CONTROL_CHARS}<&]|[^\S ]|  |^ | $")
 
-_segmenter: rjieba.Jieba | None = None
+
+
+class Segmenter(Protocol):
+    """What is used of a ``rjieba.Jieba`` (the ``rjieba`` module's functions have the same signatures)."""
+
+    def cut(self, text: str, hmm: bool = True) -> list[str]: ...
+
+    def add_word(self, word: str, freq: int | None, tag: str | None) -> int: ...
+
+
+_segmenter: Segmenter | None = None
 _lock = threading.Lock()
 
 
@@ -70,7 +79,7 @@ def clean_text(text: str, cap: int = DEFAULT_CAP) -> tuple[str, bool]:
     return text, truncated
 
 
-def load_user_dict(segmenter: rjieba.Jieba, path: Path) -> tuple[int, list[str]]:
+def load_user_dict(segmenter: Segmenter, path: Path) -> tuple[int, list[str]]:
     """Add the words of a jieba user dictionary (``word [freq] [tag]`` a line, UTF-8) to ``segmenter``.
 
     A bad line (undecodable, a word with control characters or over MAX_USER_WORD characters, a freq that
@@ -117,13 +126,22 @@ def user_dict_path() -> Path:
     return Path(override) if override else USER_DICT
 
 
-def _get_segmenter() -> rjieba.Jieba:
+def _new_segmenter() -> Segmenter:
+    """The ``rjieba`` module's own default segmenter: importing rjieba builds one (24 MiB of dictionary),
+    so a second instance would only double that. rjieba is imported here, on first use, so the stages
+    that only clean text (incidents) do not hold its dictionary."""
+    import rjieba
+
+    return rjieba  # type: ignore[return-value]  # its cut / add_word act on rjieba's default Jieba
+
+
+def _get_segmenter() -> Segmenter:
     """The process's jieba-rs segmenter, its user dictionary loaded on first use (once per process)."""
     global _segmenter
     if _segmenter is None:
         with _lock:
             if _segmenter is None:
-                seg = rjieba.Jieba()
+                seg = _new_segmenter()
                 path = user_dict_path()
                 if path.is_file():
                     added, bad = load_user_dict(seg, path)

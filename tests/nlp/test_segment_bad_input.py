@@ -130,10 +130,11 @@ def test_the_user_dictionary_is_loaded_once_per_process(
     path.write_text("鼓楼停水事件 1000\n坏行 x y z w\n", encoding="utf-8")
     monkeypatch.setenv(tokenize.USER_DICT_ENV, str(path))
     monkeypatch.setattr(tokenize, "_segmenter", None)
+    monkeypatch.setattr(tokenize, "_new_segmenter", rjieba.Jieba)  # leave the process's default alone
     loads: list[Path] = []
     real = tokenize.load_user_dict
 
-    def counting(seg: rjieba.Jieba, p: Path) -> tuple[int, list[str]]:
+    def counting(seg: tokenize.Segmenter, p: Path) -> tuple[int, list[str]]:
         loads.append(p)
         return real(seg, p)
 
