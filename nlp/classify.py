@@ -201,7 +201,8 @@ class Tagger:
             category=category,
             subcategory=subcategory,
             # an emergency is answered by its own department type first (谁主管谁负责), else the category's
-            department_type=responsible_type(severity) or self.taxonomy.department_for(category, subcategory),
+            department_type=(responsible_type(severity) if severity.triggers else None)
+            or self.taxonomy.department_for(category, subcategory),
             sentiment=self._sentiment(sentiment_score, emotion),
             emotion=emotion,
             severity=severity,
