@@ -37,7 +37,7 @@ def parse_when(value: str, option: str, *, end: bool = False) -> datetime:
 
 
 def search(
-    query: Annotated[str, typer.Argument(help="words to look for (segmented with jieba); '' for all posts")],
+    query: Annotated[str, typer.Argument(help="words to look for (cut as posts are); '' for all posts")],
     as_json: Annotated[bool, typer.Option(
         "--json", help="one JSON line per hit: the post and its score")] = False,
     start: Annotated[str | None, typer.Option(

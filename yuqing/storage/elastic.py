@@ -1,10 +1,10 @@
 """The Elasticsearch search store (official ``elasticsearch`` 9.x client).
 
-No Chinese analysis plugin is needed: the nlp stage already segmented each post with jieba, so the
+No Chinese analysis plugin is needed: the nlp stage already segmented each post (jieba-rs), so the
 index holds the space-joined tokens (``title_tokens``, ``tokens_text``), lowercased here, under the
-built-in ``whitespace`` analyzer, which only splits on whitespace; the query text is segmented with
-jieba the same way and lowercased too. No custom analyzer is defined, so the index needs nothing from
-the ``analysis-common`` module (a node without it, such as the test framework's, refuses a custom
+built-in ``whitespace`` analyzer, which only splits on whitespace; the query text is segmented by the
+same segmenter (``query_terms``) and lowercased too. No custom analyzer is defined, so the index needs
+nothing from the ``analysis-common`` module (a node without it, such as the test framework's, refuses a custom
 analyzer built from the ``whitespace`` tokenizer and ``lowercase`` filter). An index created with that
 former analyzer (``yuqing_tokens``) keeps it: it lowercases what is already lowercase, so it matches the
 same.
@@ -183,7 +183,7 @@ def _sort(query: SearchQuery, has_terms: bool) -> list[Any]:
 
 
 def search_body(query: SearchQuery, terms: Sequence[str]) -> dict[str, Any]:
-    """The _search request for ``query``; ``terms`` is its text segmented by jieba."""
+    """The _search request for ``query``; ``terms`` is its text segmented as posts are (``query_terms``)."""
     bool_query: dict[str, Any] = {"filter": _filters(query)}
     if terms:
         bool_query["must"] = [{"multi_match": {
