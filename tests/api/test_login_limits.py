@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from factories import PASSWORD
+from factories import PASSWORD, create_users
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -19,8 +19,9 @@ from api.auth.ratelimit import MAX_FAILURES, MAX_FAILURES_OVERALL, MAX_FAILURES_
 from api.main import create_app
 from api.models import LoginAttemptRow
 from api.server import build_server, run
+from tests.conftest import prepare_schema
 from yuqing.clock import FakeClock
-from yuqing.db.session import Database
+from yuqing.db.session import Database, make_engine
 from yuqing.settings import Settings, SettingsError, load_settings
 from yuqing.storage.sqlite_fts import SqliteFtsStore
 
@@ -127,17 +128,19 @@ def test_trusted_proxies_setting_is_checked(tmp_path: Path) -> None:
 
 
 def test_the_server_does_not_believe_forwarded_for_from_this_host(
-    settings: Settings, database: Database
+    settings: Settings, clock: FakeClock
 ) -> None:
-    """uvicorn as the api stage runs it: a client on 127.0.0.1 cannot pick its address with the header."""
+    """uvicorn as the api stage runs it: a client on 127.0.0.1 cannot pick its address with the header.
+    (The served app opens its own database from the settings, so this one runs on the embedded SQLite.)"""
     assert build_server(settings, "127.0.0.1", 8000).config.proxy_headers is False
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    engine_url = database.engine.url.render_as_string(hide_password=False)
-    if not engine_url.startswith("sqlite"):
-        pytest.skip("the served app opens its own database from the settings: SQLite is enough here")
-    served = settings.model_copy(update={"db_url": engine_url})
+    engine = make_engine(settings.db_url)
+    prepare_schema(engine)
+    create_users(Database(engine), clock.now())
+    engine.dispose()
+    served = settings
     stop = threading.Event()
     thread = threading.Thread(target=run, args=(served, stop), kwargs={"host": "127.0.0.1", "port": port})
     thread.start()
