@@ -27,8 +27,6 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import jieba
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -44,6 +42,7 @@ except ImportError:  # before reposts were matched on what they repost
 
 
 from nlp.location import Gazetteer  # noqa: E402
+from nlp.tokenize import segment  # noqa: E402
 
 WEIBO = ROOT.parent / "shared" / "data" / "weibo_emotion" / "train.tsv"
 COMMENT_POSTS = ROOT.parent / "shared" / "data" / "weibo_sentiment" / "train.tsv"
@@ -227,7 +226,7 @@ def main() -> None:
     gaz = Gazetteer.load()
 
     def sig(text: str) -> Signature:
-        return signature(text, [loc.code for loc in gaz.resolve(text, jieba.lcut(text))])
+        return signature(text, [loc.code for loc in gaz.resolve(text, segment(text))])
 
     start = time.perf_counter()
     sigs = [(sig(a), sig(b)) for a, b, _, _ in pairs]

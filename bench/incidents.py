@@ -43,8 +43,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jieba
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
@@ -275,11 +273,10 @@ def main() -> int:
     if not SHARED.is_dir():
         print(f"bench/incidents.py: needs the shared data at {SHARED}", file=sys.stderr)
         return 2
-    jieba.setLogLevel(logging.WARNING)
     logging.getLogger("yuqing").setLevel(logging.ERROR)
     enricher = Enricher.load(None)
     raw = load_posts(args.posts, args.seed, args.spacing)
-    enricher.enrich_many(load_posts(50, args.seed + 1, 1.0))  # warm-up (models, jieba dictionary)
+    enricher.enrich_many(load_posts(50, args.seed + 1, 1.0))  # warm-up (models, segmenter dictionary)
 
     # 1 and 2. the nlp stage and the incidents stage (on SQLite), batch by batch alternately
     with tempfile.TemporaryDirectory() as tmp:
