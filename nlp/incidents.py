@@ -16,8 +16,9 @@ else fetched), so replaying the same posts gives the same incidents. ``MATCH_THR
 test stories whole in any arrival order (partitions do not keep time order); 0.35 merges fewer topically
 similar 留言 without places but split a story in 2 of 100 shuffled orders.
 
-Every aggregate is recomputed from the incident's members, so an update of one post's counts changes
-the heat and nothing else; ``version`` goes up only when the incident as sent changes. See
+Every aggregate is the same as computed from all the incident's members (kept up to date as a member
+joins, rebuilt from all of them when one is replaced), so an update of one post's counts changes the heat
+and nothing else; ``version`` goes up only when the incident as sent changes. See
 ``nlp.heat`` for the heat formula; ``burst`` is the posts of the incident's last hour divided by
 (1 + its hourly rate over the 24 hours before): 0 when quiet, about 1 for a steady trickle, high when
 it takes off.
@@ -25,6 +26,7 @@ it takes off.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import math
@@ -33,7 +35,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +243,137 @@ class Member:
         return cls(**data)
 
 
+_Key = tuple[datetime, str]  # a member's place in time order: (at, post_id)
+
+
+class _Aggregates:
+    """What an incident as sent is made of, kept up to date as members join (``add``); a member that
+    leaves or is replaced rebuilds it from all the members (``rebuild``, rare). Every result is the same as
+    computing it from all the members in time order: ties that time order breaks keep each value's
+    earliest member."""
+
+    def __init__(self) -> None:
+        self.keys: list[_Key] = []  # members' keys, sorted
+        self.times: list[datetime] = []  # members' times, sorted
+        self.counts = [0, 0, 0, 0]
+        self.sources: list[str] = []  # sorted, distinct
+        self.max_weight = -math.inf
+        self.negative = self.angry = self.fear = 0
+        self.message = False
+        self.categories: dict[str, list[Any]] = {}  # category -> [count, earliest key]
+        # category (of the members) -> department -> [count, earliest key]
+        self.departments: dict[str | None, dict[str, list[Any]]] = {}
+        self.top_level = 0
+        self.severe: list[tuple[_Key, Member]] = []  # the members of the top severity, unsorted
+        self.title_original: tuple[_Key, str] | None = None  # the earliest original with a title
+        self.first_original: tuple[_Key, Member] | None = None
+        self.title_any: tuple[_Key, str] | None = None  # the same among all members
+        self.first_any: tuple[_Key, Member] | None = None
+        self.votes: dict[str, list[Any]] = {}  # code -> [members naming it, (key, index) of the first]
+        self.names: dict[str, tuple[_Key, Location]] = {}  # code -> the latest member's Location
+
+    def rebuild(self, members: Iterable[Member]) -> None:
+        self.__init__()  # type: ignore[misc]
+        for member in members:
+            self.add(member)
+
+    def add(self, m: Member) -> None:
+        key = (m.at, m.post_id)
+        bisect.insort(self.keys, key)
+        bisect.insort(self.times, m.at)
+        c, sums = m.counts, self.counts
+        sums[0] += c.reply
+        sums[1] += c.repost
+        sums[2] += c.comment
+        sums[3] += c.like
+        sources = self.sources
+        i = bisect.bisect_left(sources, m.source_id)
+        if i == len(sources) or sources[i] != m.source_id:
+            sources.insert(i, m.source_id)
+        if m.source_weight > self.max_weight:
+            self.max_weight = m.source_weight
+        self.negative += m.sentiment == "negative"
+        self.angry += m.emotion == "angry"
+        self.fear += m.emotion == "fear"
+        self.message = self.message or m.message
+        if m.category:
+            _vote(self.categories, m.category, key)
+        if m.department_type:  # by the member's category: the majority category's are counted
+            _vote(self.departments.setdefault(m.category, {}), m.department_type, key)
+        rank = severity_rank(m.severity)
+        if rank > self.top_level:
+            self.top_level = rank
+            self.severe = []
+        if rank and rank == self.top_level:
+            self.severe.append((key, m))
+        if m.title:
+            if m.duplicate_of is None and (self.title_original is None or key < self.title_original[0]):
+                self.title_original = (key, m.title)
+            if self.title_any is None or key < self.title_any[0]:
+                self.title_any = (key, m.title)
+        if m.duplicate_of is None and (self.first_original is None or key < self.first_original[0]):
+            self.first_original = (key, m)
+        if self.first_any is None or key < self.first_any[0]:
+            self.first_any = (key, m)
+        votes, names = self.votes, self.names
+        for index, code in enumerate(dict.fromkeys(m.codes)):
+            vote = votes.get(code)
+            if vote is None:
+                votes[code] = [1, (key, index)]
+            else:
+                vote[0] += 1
+                if (key, index) < vote[1]:
+                    vote[1] = (key, index)
+        latest: dict[str, Location] = {loc.code: loc for loc in m.locations}
+        for code, loc in latest.items():
+            named = names.get(code)
+            if named is None or key > named[0]:
+                names[code] = (key, loc)
+
+    def title(self) -> str:
+        if self.first_original is not None:  # some originals: the earliest with a title, else its text
+            if self.title_original is not None:
+                return self.title_original[1]
+            text = self.first_original[1].snippet
+        else:
+            if self.title_any is not None:
+                return self.title_any[1]
+            assert self.first_any is not None
+            text = self.first_any[1].snippet
+        return re.split(r"[。！？!?\n]", text, maxsplit=1)[0][:60] or text[:60]
+
+    def burst(self) -> float:
+        times = self.times
+        latest = times[-1]
+        hour_ago, day_before = latest - timedelta(hours=1), latest - timedelta(hours=25)
+        up_to_hour = bisect.bisect_right(times, hour_ago)
+        last_hour = len(times) - up_to_hour
+        before = up_to_hour - bisect.bisect_right(times, day_before)
+        return last_hour / (1 + before / 24)
+
+    def locations(self) -> list[Location]:
+        votes = self.votes
+        ordered = Counter({c: votes[c][0] for c in sorted(votes, key=lambda c: votes[c][1])})
+        return _locations(ordered, {c: loc for c, (_, loc) in self.names.items()})
+
+
+def _vote(tally: dict[str, list[Any]], value: str, key: _Key) -> None:
+    entry = tally.get(value)
+    if entry is None:
+        tally[value] = [1, key]
+    else:
+        entry[0] += 1
+        if key < entry[1]:
+            entry[1] = key
+
+
+def _winner(tally: dict[str, list[Any]] | None) -> str | None:
+    """The value with the most votes; the earliest among equals."""
+    if not tally:
+        return None
+    return min(tally, key=lambda v: (-tally[v][0], tally[v][1]))
+
+
 @dataclass
 class _Cluster:
     id: str
@@ -256,6 +388,7 @@ class _Cluster:
     last_seen: datetime | None = None
     codes: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
+    aggregates: _Aggregates = field(default_factory=_Aggregates)
 
     def note(self, member: Member) -> None:
         """Keep the time span, the places and the kinds of emergency up to date with a new member."""
@@ -338,6 +471,7 @@ class IncidentTracker:
             member = Member.from_post(post, duplicate_of=old.duplicate_of)
             cluster.members[post.id] = member
             cluster.renote()
+            cluster.aggregates.rebuild(cluster.members.values())
             if member.terms != old.terms:  # an edited text; an update of counts leaves the centroid be
                 cluster.add_terms(old, -1)
                 cluster.add_terms(member)
@@ -414,6 +548,7 @@ class IncidentTracker:
     def _join(self, cluster: _Cluster, member: Member, sig: Signature) -> None:
         cluster.members[member.post_id] = member
         cluster.note(member)
+        cluster.aggregates.add(member)
         for kind in cluster.events:
             self._by_event[kind].add(cluster.id)
         cluster.add_terms(member)
@@ -593,80 +728,50 @@ class IncidentTracker:
         return Change(incident, member, sig, new_member, changed)
 
     def _aggregate(self, cluster: _Cluster) -> Incident:
-        members = sorted(cluster.members.values(), key=lambda m: (m.at, m.post_id))
-        n = len(members)
-        category = _majority(m.category for m in members)
-        top_level = max(severity_rank(m.severity) for m in members)
-        severe = [m for m in members if top_level and severity_rank(m.severity) == top_level]
-        fields = list(Counts.model_fields)
-        per_field = zip(*map(attrgetter(*fields), (m.counts for m in members)), strict=True)
-        counts = Counts(**{f: sum(values) for f, values in zip(fields, per_field, strict=True)})
-        sources = sorted({m.source_id for m in members})
-        burst = _burst([m.at for m in members])
-        negative = sum(m.sentiment == "negative" for m in members) / n
+        agg = cluster.aggregates
+        keys = agg.keys
+        n = len(keys)
+        category = _winner(agg.categories)
+        severe = sorted(agg.severe, key=lambda km: km[0])
+        reply, repost, comment, like = agg.counts
+        counts = Counts(reply=reply, repost=repost, comment=comment, like=like)
+        sources = agg.sources
+        burst = agg.burst()
+        negative = agg.negative / n
         return Incident(
             id=cluster.id,
-            title=_title(members),
+            title=agg.title(),
             keywords=cluster.keywords,
-            first_seen=members[0].at,
-            last_seen=members[-1].at,
-            locations=_locations(members),
+            first_seen=keys[0][0],
+            last_seen=keys[-1][0],
+            locations=agg.locations(),
             category=category,
-            department_type=_majority(m.department_type for m in members if m.category == category),
+            department_type=_winner(agg.departments.get(category)),
             severity=Severity(
-                level=severe[0].severity if severe else None,
-                triggers=list(dict.fromkeys(t for m in severe for t in m.triggers))[:MAX_TRIGGERS],
+                level=severe[0][1].severity if severe else None,
+                triggers=list(dict.fromkeys(t for _, m in severe for t in m.triggers))[:MAX_TRIGGERS],
             ),
             post_count=n,
             source_count=len(sources),
-            heat=incident_heat(
-                n, len(sources), counts, max(m.source_weight for m in members), burst, negative
-            ),
+            heat=incident_heat(n, len(sources), counts, agg.max_weight, burst, negative),
             burst=round(burst, 3),
             negative_share=round(negative, 4),
-            anger_share=round(sum(m.emotion == "angry" for m in members) / n, 4),
-            fear_share=round(sum(m.emotion == "fear" for m in members) / n, 4),
-            post_ids=[m.post_id for m in reversed(members)][:MAX_POST_IDS],
+            anger_share=round(agg.angry / n, 4),
+            fear_share=round(agg.fear / n, 4),
+            post_ids=[key[1] for key in keys[: -MAX_POST_IDS - 1 : -1]],
             source_ids=sources[:MAX_SOURCE_IDS],
-            kind="message" if any(m.message for m in members) else "opinion",
+            kind="message" if agg.message else "opinion",
             version=max(cluster.version, 1),
         )
 
 
-def _majority(values: Iterable[str | None]) -> str | None:
-    """The most common value; the earliest among equals (``values`` in time order)."""
-    counts = Counter(v for v in values if v)
-    if not counts:
-        return None
-    best = max(counts.values())
-    return next(v for v in counts if counts[v] == best)
-
-
-def _title(members: list[Member]) -> str:
-    originals = [m for m in members if m.duplicate_of is None] or members
-    for m in originals:
-        if m.title:
-            return m.title
-    text = originals[0].snippet
-    return re.split(r"[。！？!?\n]", text, maxsplit=1)[0][:60] or text[:60]
-
-
-def _burst(times: list[datetime]) -> float:
-    latest = max(times)
-    hour_ago, day_before = latest - timedelta(hours=1), latest - timedelta(hours=25)
-    last_hour = sum(1 for t in times if t > hour_ago)
-    before = sum(1 for t in times if day_before < t <= hour_ago)
-    return last_hour / (1 + before / 24)
-
-
-def _locations(members: list[Member]) -> list[Location]:
+def _locations(votes: Counter[str], names: dict[str, Location]) -> list[Location]:
     """The places most posts name: the most supported place, as specific as half its support allows,
-    then other unrelated places with at least a third of that support."""
-    votes: Counter[str] = Counter(c for m in members for c in dict.fromkeys(m.codes))
+    then other unrelated places with at least a third of that support. ``votes``: how many members name
+    each code, in the order the members (in time order) first name them; ``names``: the latest member's
+    ``Location`` of each code."""
     if not votes:
         return []
-    names = {loc.code: loc for m in members for loc in m.locations}
-
     supports = dict.fromkeys(votes, 0)  # a code's votes and its descendants' (``is_ancestor``)
     for c, v in votes.items():
         for end in range(1, len(c) + 1):
