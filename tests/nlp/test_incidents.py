@@ -5,23 +5,36 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from nlp.heat import incident_heat
 from nlp.incident_state import IncidentMemberState
-from nlp.incidents import IncidentTracker
+from nlp.incidents import (
+    MAX_LOCATIONS,
+    MAX_POST_IDS,
+    MAX_SOURCE_IDS,
+    MAX_TRIGGERS,
+    IncidentTracker,
+    Member,
+    places_related,
+)
 from nlp.incidents_worker import IncidentsWorker
-from nlp.location import Gazetteer
+from nlp.location import Gazetteer, is_ancestor
 from nlp.tokenize import clean_text, segment
 from yuqing.bus.base import Message
 from yuqing.clock import FakeClock
 from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database
-from yuqing.schemas import Counts, EnrichedPost, Incident, Tags
+from yuqing.schemas import Counts, EnrichedPost, Incident, Location, Severity, Tags, severity_rank
 from yuqing.topology import Topics
 
 STORIES = json.loads((Path(__file__).parent / "test_incidents_stories.json").read_text(encoding="utf-8"))
@@ -274,3 +287,121 @@ def test_arrival_order_does_not_matter(posts: list[EnrichedPost], seed: int) -> 
         groups.setdefault(incident_id, set()).add(story_of(post_id))
     assert sorted(i.post_count for i in tracker.ranked()) == [10, 10, 10]
     assert all(len(stories) == 1 for stories in groups.values())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_aggregates_kept_as_members_join_equal_a_recount(posts: list[EnrichedPost], seed: int) -> None:
+    """The aggregates kept up to date as posts arrive out of time order, with updates of counts in
+    between, are those counted again from all the members in time order."""
+    rng = random.Random(seed)
+    stream = posts[:]
+    rng.shuffle(stream)
+    for post in rng.sample(posts, 8):
+        update = post.model_copy(update={"counts": Counts(like=rng.randint(0, 500)), "is_update": True})
+        stream.insert(rng.randint(stream.index(post) + 1, len(stream)), update)
+    tracker = IncidentTracker()
+    for post in stream:
+        change = tracker.add(post)
+        if change is None:
+            continue
+        cluster = tracker.clusters[change.incident.id]
+        assert change.incident == recount(cluster)
+        cluster.aggregates.rebuild(cluster.members.values())
+        assert tracker._aggregate(cluster) == change.incident
+
+
+def recount(cluster: Any) -> Incident:
+    """The incident as the tracker computed it from all its members before it kept its aggregates."""
+    members = sorted(cluster.members.values(), key=lambda m: (m.at, m.post_id))
+    n = len(members)
+    category = _majority(m.category for m in members)
+    top_level = max(severity_rank(m.severity) for m in members)
+    severe = [m for m in members if top_level and severity_rank(m.severity) == top_level]
+    fields = list(Counts.model_fields)
+    per_field = zip(*map(attrgetter(*fields), (m.counts for m in members)), strict=True)
+    counts = Counts(**{f: sum(values) for f, values in zip(fields, per_field, strict=True)})
+    sources = sorted({m.source_id for m in members})
+    burst = _burst([m.at for m in members])
+    negative = sum(m.sentiment == "negative" for m in members) / n
+    return Incident(
+        id=cluster.id,
+        title=_title(members),
+        keywords=cluster.keywords,
+        first_seen=members[0].at,
+        last_seen=members[-1].at,
+        locations=_locations(members),
+        category=category,
+        department_type=_majority(m.department_type for m in members if m.category == category),
+        severity=Severity(
+            level=severe[0].severity if severe else None,
+            triggers=list(dict.fromkeys(t for m in severe for t in m.triggers))[:MAX_TRIGGERS],
+        ),
+        post_count=n,
+        source_count=len(sources),
+        heat=incident_heat(n, len(sources), counts, max(m.source_weight for m in members), burst, negative),
+        burst=round(burst, 3),
+        negative_share=round(negative, 4),
+        anger_share=round(sum(m.emotion == "angry" for m in members) / n, 4),
+        fear_share=round(sum(m.emotion == "fear" for m in members) / n, 4),
+        post_ids=[m.post_id for m in reversed(members)][:MAX_POST_IDS],
+        source_ids=sources[:MAX_SOURCE_IDS],
+        kind="message" if any(m.message for m in members) else "opinion",
+        version=max(cluster.version, 1),
+    )
+
+
+def _majority(values: Iterable[str | None]) -> str | None:
+    """The most common value; the earliest among equals (``values`` in time order)."""
+    counts = Counter(v for v in values if v)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(v for v in counts if counts[v] == best)
+
+
+def _title(members: list[Member]) -> str:
+    originals = [m for m in members if m.duplicate_of is None] or members
+    for m in originals:
+        if m.title:
+            return m.title
+    text = originals[0].snippet
+    return re.split(r"[。！？!?\n]", text, maxsplit=1)[0][:60] or text[:60]
+
+
+def _burst(times: list[datetime]) -> float:
+    latest = max(times)
+    hour_ago, day_before = latest - timedelta(hours=1), latest - timedelta(hours=25)
+    last_hour = sum(1 for t in times if t > hour_ago)
+    before = sum(1 for t in times if day_before < t <= hour_ago)
+    return last_hour / (1 + before / 24)
+
+
+def _locations(members: list[Member]) -> list[Location]:
+    """The places most posts name: the most supported place, as specific as half its support allows,
+    then other unrelated places with at least a third of that support."""
+    votes: Counter[str] = Counter(c for m in members for c in dict.fromkeys(m.codes))
+    if not votes:
+        return []
+    names = {loc.code: loc for m in members for loc in m.locations}
+
+    supports = dict.fromkeys(votes, 0)  # a code's votes and its descendants' (``is_ancestor``)
+    for c, v in votes.items():
+        for end in range(1, len(c) + 1):
+            if c[:end] in supports:
+                supports[c[:end]] += v
+    support = supports.__getitem__
+
+    ranked = sorted(votes, key=lambda c: (-support(c), -len(c), c))
+    chosen: list[str] = []
+    top = support(ranked[0])
+    for code in ranked:
+        if len(chosen) >= MAX_LOCATIONS or support(code) * 3 < top:
+            break
+        if places_related([code], chosen):
+            continue
+        deeper = [c for c in votes if is_ancestor(code, c) and support(c) * 2 >= support(code)]
+        while deeper:
+            code = max(deeper, key=lambda c: (support(c), len(c)))
+            deeper = [c for c in votes if is_ancestor(code, c) and support(c) * 2 >= support(code)]
+        chosen.append(code)
+    return [names[c] for c in chosen]
