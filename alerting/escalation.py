@@ -275,14 +275,13 @@ def _on_breach(
     supervise: bool,
     resolve: RecipientResolver,
 ) -> None:
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=SYSTEM,
         channel="system",
         action="deadline_breached",
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=f"{deadline.kind} due {deadline.due_at}",
         details={"deadline": deadline.kind, "due_at": deadline.due_at.isoformat()},
     )
@@ -328,14 +327,13 @@ def open_supervision(
             alert.resume_status = alert.snoozed_until = alert.snooze_reason = None
         alert.status = next_status(Action.SUPERVISE, alert.status)
         alert.updated_at = now
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=actor,
         channel=channel,
         action="supervise",
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=reason,
         details={
             "from": before,

@@ -158,14 +158,13 @@ def create_alert(
     session.flush()
     deadlines = _add_deadlines(session, alert, ctx.policies.kinds_for(level, incident.kind), ctx, now)
     escalation.schedule_unacknowledged(session, alert)
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=cause.actor,
         channel=cause.channel,
         action="alert_created",
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=cause.why(matched),
         details={
             "incident_id": incident.id,
@@ -204,14 +203,13 @@ def raise_level(
         escalation.restart_cycle(session, alert, now, "level rose: escalation restarted")
     else:
         escalation.schedule_unacknowledged(session, alert)  # the new level may need it
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=cause.actor,
         channel=cause.channel,
         action="level_raised",
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=cause.why(matched),
         details={
             "from_level": before_level,

@@ -118,14 +118,13 @@ def _move(
     before = alert.status
     alert.status = next_status(action, alert.status, resume=alert.resume_status)
     alert.updated_at = now
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=actor,
         channel=channel,
         action=action.value,
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=reason,
         details={"from": before, "to": alert.status, **(details or {})},
     )
@@ -219,14 +218,13 @@ def reassign(
     alert.department_id, alert.department_name, alert.region_code = dept.id, dept.name, dept.region
     alert.assignment_reason = f"改派：{reason}"
     alert.updated_at = now
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=actor,
         channel=channel,
         action="reassign",
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=reason,
         details={"from": before, "to": {"department_id": dept.id, "department_name": dept.name}},
     )
@@ -274,14 +272,13 @@ def record_release(
     require(Action.RELEASE, alert.status)
     _add_release(session, alert, kind, link, note, actor, now, [])
     alert.updated_at = now
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=actor,
         channel=channel,
         action=Action.RELEASE.value,
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=note,
         details={"kind": kind, "link": link},
     )
@@ -390,14 +387,13 @@ def record_response_line(
     previous = alert.response_line
     alert.response_line, alert.response_line_approved_by = text, approved_by
     alert.response_line_approved_at, alert.updated_at = approved, now
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=actor,
         channel=channel,
         action=Action.RESPONSE_LINE.value,
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=text,
         details={"approved_by": approved_by, "approved_at": approved.isoformat(), "previous": previous},
     )
@@ -424,14 +420,13 @@ def record_spokesperson(
     require(Action.SPOKESPERSON, alert.status)
     alert.spokesperson_name, alert.spokesperson_role, alert.spoke_at = name, role, spoke
     alert.updated_at = now
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=actor,
         channel=channel,
         action=Action.SPOKESPERSON.value,
-        object_type="alert",
-        object_id=str(alert.id),
+        alert_id=alert.id,
         reason=f"{SPEAKER_ROLES[role]}{name}",
         details={"name": name, "role": role, "spoke_at": spoke.isoformat()},
     )
@@ -552,14 +547,13 @@ def merge(
     )
     alert.merged_into_id = into_id
     _end(session, alert, now, f"merged into {into_id}")
-    audit.record(
+    audit.record_alert(
         session,
         at=now,
         actor=actor,
         channel=channel,
         action="merged_in",
-        object_type="alert",
-        object_id=str(into_id),
+        alert_id=into_id,
         reason=reason,
         details={"merged": alert_id},
     )

@@ -210,14 +210,13 @@ class AlertingWorker(Worker):
                 alert.resume_status = alert.snoozed_until = alert.snooze_reason = None
                 alert.updated_at = now
                 escalation.restart_cycle(session, alert, now, "snooze ended")
-                audit.record(
+                audit.record_alert(
                     session,
                     at=now,
                     actor=SYSTEM,
                     channel="system",
                     action=Action.UNSNOOZE.value,
-                    object_type="alert",
-                    object_id=str(alert.id),
+                    alert_id=alert.id,
                     reason="snooze ended",
                     details={"from": before, "to": alert.status},
                 )
@@ -251,14 +250,13 @@ class AlertingWorker(Worker):
                 alert.acknowledged_at = alert.acknowledged_by = None
                 alert.updated_at = now
                 escalation.restart_cycle(session, alert, now, "acknowledgement timed out")
-                audit.record(
+                audit.record_alert(
                     session,
                     at=now,
                     actor=SYSTEM,
                     channel="system",
                     action=Action.ACK_TIMEOUT.value,
-                    object_type="alert",
-                    object_id=str(alert.id),
+                    alert_id=alert.id,
                     reason=f"acknowledged by {by} but no response within {minutes} minutes",
                     details={
                         "from": Status.ACKNOWLEDGED.value,
@@ -291,14 +289,13 @@ class AlertingWorker(Worker):
                     escalation.reschedule_deadline(session, row)
                 elif was_provisional == row.provisional:
                     continue  # only the calendar's version moved: nothing worth an audit entry
-                audit.record(
+                audit.record_alert(
                     session,
                     at=now,
                     actor=SYSTEM,
                     channel="system",
                     action="deadline_recomputed",
-                    object_type="alert",
-                    object_id=str(row.alert_id),
+                    alert_id=row.alert_id,
                     reason="working calendar changed",
                     details={
                         "deadline": row.kind,

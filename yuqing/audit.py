@@ -30,3 +30,21 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_alert(
+    session: Session,
+    *,
+    alert_id: int,
+    at: datetime,
+    actor: str,
+    channel: Channel,
+    action: str,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """An entry about one alert: what its history page and 考核 read."""
+    return record(
+        session, at=at, actor=actor, channel=channel, action=action, object_type="alert",
+        object_id=str(alert_id), reason=reason, details=details,
+    )
