@@ -271,6 +271,7 @@ class _Aggregates:
         self.first_any: tuple[_Key, Member] | None = None
         self.votes: dict[str, list[Any]] = {}  # code -> [members naming it, (key, index) of the first]
         self.names: dict[str, tuple[_Key, Location]] = {}  # code -> the latest member's Location
+        self.places: list[Location] | None = None  # ``locations()``, until a member naming a place joins
 
     def rebuild(self, members: Iterable[Member]) -> None:
         self.__init__()  # type: ignore[misc]
@@ -316,6 +317,8 @@ class _Aggregates:
         if self.first_any is None or key < self.first_any[0]:
             self.first_any = (key, m)
         votes, names = self.votes, self.names
+        if m.locations:
+            self.places = None
         for index, code in enumerate(dict.fromkeys(m.codes)):
             vote = votes.get(code)
             if vote is None:
@@ -352,9 +355,11 @@ class _Aggregates:
         return last_hour / (1 + before / 24)
 
     def locations(self) -> list[Location]:
-        votes = self.votes
-        ordered = Counter({c: votes[c][0] for c in sorted(votes, key=lambda c: votes[c][1])})
-        return _locations(ordered, {c: loc for c, (_, loc) in self.names.items()})
+        if self.places is None:
+            votes = self.votes
+            ordered = Counter({c: votes[c][0] for c in sorted(votes, key=lambda c: votes[c][1])})
+            self.places = _locations(ordered, {c: loc for c, (_, loc) in self.names.items()})
+        return list(self.places)
 
 
 def _vote(tally: dict[str, list[Any]], value: str, key: _Key) -> None:
