@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import csv
 import hashlib
 import io
 import json
@@ -47,6 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
 
+from bench.corpus import SHARED  # noqa: E402
+from bench.corpus import texts as corpus_texts  # noqa: E402
 from nlp.enrich import Enricher  # noqa: E402
 from nlp.incidents import IncidentTracker  # noqa: E402
 from nlp.incidents_worker import IncidentsWorker  # noqa: E402
@@ -59,7 +60,6 @@ from yuqing.db.session import open_database  # noqa: E402
 from yuqing.schemas import Counts, EnrichedPost, RawPost, Tags, post_id_for  # noqa: E402
 from yuqing.topology import Topics  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
 SOURCES = ("weibo_sentiment/train.tsv", "weibo_emotion/train.tsv")
 REGIONS = ("320100", "350102", "110105", "510107", None, None)
 BATCH = 100
@@ -96,11 +96,7 @@ class _Bus:
 
 
 def load_posts(n: int, seed: int, spacing: float) -> list[RawPost]:
-    texts: list[str] = []
-    for name in SOURCES:
-        with (SHARED / name).open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
-        texts.extend(r[1] for r in rows if len(r) >= 2 and r[1].strip())
+    texts = [t for t in corpus_texts(SOURCES) if t.strip()]
     rng = random.Random(seed)
     chosen = rng.sample(texts, min(n, len(texts)))
     return [
