@@ -95,6 +95,8 @@ class Contact(_Strict):
     wecom: str | None = None
     feishu: str | None = None
     webhook: str | None = None
+    wecom_userid: str | None = Field(default=None, description="企业微信 userid: 应用消息 to this person")
+    dingtalk_userid: str | None = Field(default=None, description="钉钉 userid: 工作通知 to this person")
 
     @field_validator("email")
     @classmethod

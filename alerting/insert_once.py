@@ -22,5 +22,9 @@ def insert_once(session: Session, row: Base, key: str) -> bool:
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(type(row)).values(**values).on_conflict_do_nothing(index_elements=[key])
-    return session.execute(statement).rowcount == 1
+    table = type(row).__table__  # Core, not the ORM bulk path: its result has no reliable rowcount on psycopg
+    primary = next(iter(table.primary_key.columns))
+    statement = (
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(primary)
+    )
+    return session.execute(statement).first() is not None

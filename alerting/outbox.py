@@ -38,6 +38,9 @@ class Recipient:
     name: str
     email: str | None = None
     robots: frozenset[str] = frozenset()  # robot channels named in the person's directory entry
+    phone: str | None = None  # sms
+    wecom_userid: str | None = None  # wecom_app: WeCom 应用消息 to this person
+    dingtalk_userid: str | None = None  # dingtalk_work: DingTalk 工作通知 to this person
 
 
 def alert_link(console_url: str, alert_id: int) -> str:

@@ -14,7 +14,14 @@ ROBOT_FIELDS = ("dingtalk", "wecom", "feishu", "webhook")
 def _recipient(role: str, scope: str, contact: Contact) -> Recipient:
     robots = frozenset(getattr(contact, f) for f in ROBOT_FIELDS if getattr(contact, f))
     return Recipient(
-        role=role, key=f"{role}:{scope}:{contact.name}", name=contact.name, email=contact.email, robots=robots
+        role=role,
+        key=f"{role}:{scope}:{contact.name}",
+        name=contact.name,
+        email=contact.email,
+        robots=robots,
+        phone=contact.phone,
+        wecom_userid=contact.wecom_userid,
+        dingtalk_userid=contact.dingtalk_userid,
     )
 
 

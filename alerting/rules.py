@@ -156,7 +156,9 @@ class Escalation(_Strict):
 
 class Channel(_Strict):
     name: str = Field(pattern=r"^[a-z0-9_-]{1,40}$")
-    type: str = Field(description="console | email | dingtalk | wecom | feishu | webhook")
+    type: str = Field(
+        description="console | email | dingtalk | wecom | feishu | webhook | wecom_app | dingtalk_work | sms"
+    )
     roles: list[Role] | None = Field(
         default=None, description="only these recipients' messages (default all)"
     )

@@ -9,14 +9,18 @@ from dataclasses import dataclass
 from alerting.notify.base import Channel
 from alerting.notify.console import ConsoleChannel
 from alerting.notify.dingtalk import DingTalkChannel
+from alerting.notify.dingtalk_work import DingTalkWorkChannel
 from alerting.notify.email import EmailChannel
 from alerting.notify.feishu import FeishuChannel
+from alerting.notify.sms import SmsGatewayChannel
 from alerting.notify.webhook import WebhookChannel
 from alerting.notify.wecom import WeComChannel
+from alerting.notify.wecom_app import WeComAppChannel
 from alerting.rules import Channel as ChannelConfig
 from alerting.rules import RulesError
 
 ROBOT_PER_MINUTE = 20
+SMS_PER_MINUTE = 20  # gateways and carriers throttle; over it the outbox sends one digest per person
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,12 @@ TYPES: dict[str, ChannelType] = {
     "wecom": ChannelType(WeComChannel, per_recipient=False, per_minute=ROBOT_PER_MINUTE),
     "feishu": ChannelType(FeishuChannel, per_recipient=False, per_minute=ROBOT_PER_MINUTE),
     "webhook": ChannelType(WebhookChannel, per_recipient=False),
+    # personal paging: one message to one named person (the escalation ladder's leaders)
+    "wecom_app": ChannelType(WeComAppChannel, per_recipient=True, needs_address="wecom_userid"),
+    "dingtalk_work": ChannelType(DingTalkWorkChannel, per_recipient=True, needs_address="dingtalk_userid"),
+    "sms": ChannelType(
+        SmsGatewayChannel, per_recipient=True, needs_address="phone", per_minute=SMS_PER_MINUTE
+    ),
 }
 
 
