@@ -65,9 +65,8 @@ class Example:
 class Split:
     """Examples of one task for training and for held-out evaluation.
 
-    ``dev`` holds the rows of ``dev_raw.tsv`` files: raw-text rows kept out of the 80/20 split. Whether
-    they are trained on is the training's choice (``TASK_PARAMS[task]["train_on_dev"]``); a model that
-    did not train on them is evaluated on them like on ``held_out``.
+    ``dev`` holds the rows of ``dev_raw.tsv`` files: raw-text rows kept out of the 80/20 split, never
+    trained on, evaluated like ``held_out``.
     """
 
     train: list[Example] = field(default_factory=list)

@@ -7,16 +7,12 @@ whether or not the tagger would call it neutral. ``label_accuracy`` is printed b
 tagger's three-way ``sentiment.label`` (which says neutral, or follows the emotion model, when the
 sentiment model is unsure) equals the binary label.
 
-A task trained on its dev rows (category trains on gov_messages/dev_raw.tsv) cannot be measured on
-them: those rows are left out here (the model file lists the dev rows it trained on, as hashes), and
-the report carries instead the two dev figures measured at training time, under keys that say what they
-are (``oof_key``: pooled out-of-fold cross-validation over the dev rows, each fold's model trained as the
-shipped one but without that fold; ``without_dev_key``: the same model trained without any dev rows).
+The dev rows (gov_messages/dev_raw.tsv for category) are never trained on and are measured with the
+held-out rows.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +20,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from nlp.classify import Tagger
 from nlp.training.datasets import Example, Split
+from nlp.training.features import tokens_of
 from nlp.training.modelfile import TrainedModel
 from yuqing.schemas import Tags
 
@@ -32,19 +29,6 @@ TARGET_GROUPS = (
     ("noise_topics_marked_not_relevant", ("sports", "game", "entertainment"), False),
     ("politics_society_marked_relevant", ("politics", "society"), True),
 )
-
-
-def oof_key(task: str) -> str:
-    return f"{task} [dev_raw, out-of-fold CV: this model trains on dev_raw]"
-
-
-def without_dev_key(task: str) -> str:
-    return f"{task} [dev_raw, the same model trained without dev_raw]"
-
-
-def row_key(text: str) -> str:
-    """A short hash of a row's text: how the model file lists the dev rows it trained on."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _predicted(task: str, tags: Tags) -> str:
@@ -58,8 +42,6 @@ def _predicted(task: str, tags: Tags) -> str:
 
 
 def tag_rows(tagger: Tagger, rows: Sequence[Example], cache: dict[str, tuple[str, list[str]]]) -> list[Tags]:
-    from nlp.training.train import tokens_of
-
     texts, tokens = tokens_of(rows, cache)
     return tagger.tag_many(texts, tokens)
 
@@ -100,18 +82,11 @@ def evaluate(
 ) -> dict[str, Any]:
     tagger = Tagger(model)
     cache = {} if cache is None else cache
-    trained_dev: dict[str, list[str]] = model.params.get("dev_rows_trained_on", {})
     report: dict[str, Any] = {}
     for task in tasks:
         if task not in sets or task not in model.tasks:
             continue
         rows = sets[task].held_out + sets[task].dev
-        seen = set(trained_dev.get(task, ()))
-        live = [ex for ex in rows if row_key(ex.text) not in seen] if seen else rows
-        if live:
-            report[task] = measure(task, live, tag_rows(tagger, live, cache))
-        if len(live) < len(rows):
-            for key in (oof_key(task), without_dev_key(task)):
-                if key in model.metrics:
-                    report[key] = model.metrics[key]
+        if rows:
+            report[task] = measure(task, rows, tag_rows(tagger, rows, cache))
     return report

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from nlp.tokenize import clean_text, segment
+from nlp.training.datasets import Example
+
 CHAR_NGRAMS = (1, 2, 3)
 _EMOTICON = re.compile(r"\[[^\[\]\s]{1,8}\]")
 _P = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
@@ -150,3 +153,22 @@ class Featurizer:
         norms = np.sqrt(np.asarray(squares.sum(axis=1)).ravel())
         x.data /= np.repeat(np.maximum(norms, 1e-12), np.diff(x.indptr)).astype(np.float32)
         return x
+
+
+def tokens_of(
+    examples: Sequence[Example], cache: dict[str, tuple[str, list[str]]]
+) -> tuple[list[str], list[list[str]]]:
+    """Clean text and tokens of each example (given tokens when pre-segmented, else jieba), cached by text."""
+    texts, tokens = [], []
+    for ex in examples:
+        if ex.tokens is not None:
+            texts.append(ex.text)
+            tokens.append(list(ex.tokens))
+            continue
+        hit = cache.get(ex.text)
+        if hit is None:
+            clean, _ = clean_text(ex.text)
+            hit = cache[ex.text] = (clean, segment(clean))
+        texts.append(hit[0])
+        tokens.append(hit[1])
+    return texts, tokens

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from nlp.classify import Tagger
 from nlp.training import datasets, modelfile
-from nlp.training.evaluate import evaluate, oof_key, row_key, without_dev_key
+from nlp.training.evaluate import evaluate
 from nlp.training.train import train
 from yuqing.clock import FakeClock
 from yuqing.db.models import LabelCorrection
@@ -29,18 +29,7 @@ def small() -> tuple[dict[str, datasets.Split], list[datasets.SourceFile]]:
 
 @pytest.fixture(scope="module")
 def small_model(small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]]) -> modelfile.TrainedModel:
-    """A small model whose category also trains on the dev rows (the ``train_on_dev`` switch)."""
-    from nlp.training.train import TASK_PARAMS
-
-    sets, sources = small
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(TASK_PARAMS["category"], "train_on_dev", True)
-        return train(sets, sources, clock=FakeClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC)))
-
-
-@pytest.fixture(scope="module")
-def plain_model(small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]]) -> modelfile.TrainedModel:
-    """A small model trained as shipped (category does not train on dev rows)."""
+    """A small model trained as shipped."""
     sets, sources = small
     return train(sets, sources, clock=FakeClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC)))
 
@@ -106,13 +95,7 @@ def test_the_model_file_round_trips_with_version_metrics_and_data_hashes(
     loaded = modelfile.load(path)
     assert loaded.version == small_model.version
     assert loaded.version.startswith("20261123-")
-    assert set(loaded.metrics) == {
-        "relevance",
-        "sentiment",
-        "emotion",
-        oof_key("category"),
-        without_dev_key("category"),
-    }
+    assert set(loaded.metrics) == {"relevance", "category", "sentiment", "emotion"}
     for m in loaded.metrics.values():
         assert 0.0 <= m["macro_f1"] <= 1.0 and m["n"] > 0
     assert any(d["path"].endswith("dev_raw.tsv") for d in loaded.data)
@@ -130,8 +113,7 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_small_model_beats_chance_on_held_out_rows(small_model: modelfile.TrainedModel) -> None:
-    assert small_model.metrics[oof_key("category")]["macro_f1"] > 1 / 7 + 0.2
-    assert small_model.metrics[without_dev_key("category")]["macro_f1"] > 1 / 7 + 0.2
+    assert small_model.metrics["category"]["macro_f1"] > 1 / 7 + 0.2
     assert small_model.metrics["relevance"]["accuracy"] > 0.6
 
 
@@ -248,32 +230,13 @@ def test_origin_weights_shift_weight_within_a_label_and_keep_the_class_balance()
     assert list(w[8:]) == pytest.approx([1.0] * 4)
 
 
-def test_category_trains_on_dev_rows_and_reports_them_only_out_of_fold(
+def test_dev_rows_are_evaluated_never_trained_on(
     small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]], small_model: modelfile.TrainedModel
 ) -> None:
     sets, _ = small
-    dev = sets["category"].dev
-    assert small_model.params["dev_rows_trained_on"]["category"] == sorted({row_key(e.text) for e in dev})
     assert small_model.params["train_rows"]["category"] == len(sets["category"].train)
-    oof = small_model.metrics[oof_key("category")]
-    assert oof["n"] == len(dev) and oof["folds"] == 5
-    # evaluate leaves out the dev rows the model trained on and shows the training-time dev figures
-    report = evaluate(small_model, sets, ["category"])
-    assert "category" not in report
-    assert report[oof_key("category")] == oof
-    # rows it did not train on are measured as usual
-    other = datasets.Example("category", "卫生计生", "医院乱收费，看病太贵")
-    mixed = {"category": datasets.Split(held_out=[other], dev=list(dev))}
-    assert evaluate(small_model, mixed, ["category"])["category"]["n"] == 1
-
-
-def test_without_the_switch_dev_rows_are_only_evaluated(
-    small: tuple[dict[str, datasets.Split], list[datasets.SourceFile]], plain_model: modelfile.TrainedModel
-) -> None:
-    sets, _ = small
-    assert not plain_model.params["dev_rows_trained_on"]
-    assert set(plain_model.metrics) == {"relevance", "category", "sentiment", "emotion"}
-    assert plain_model.metrics["category"]["n"] == len(sets["category"].dev)
+    assert small_model.metrics["category"]["n"] == len(sets["category"].dev)
+    assert evaluate(small_model, sets, ["category"])["category"] == small_model.metrics["category"]
 
 
 def test_sentiment_accuracy_is_the_score_sign_and_the_label_agreement_is_reported_beside_it() -> None:
@@ -287,29 +250,3 @@ def test_sentiment_accuracy_is_the_score_sign_and_the_label_agreement_is_reporte
     entry = measure("sentiment", rows, tags)
     assert entry["accuracy"] == 0.75  # score signs +, +, -, + against +, +, -, -
     assert entry["label_accuracy"] == 0.5  # labels: the two neutral ones count as wrong
-
-
-def test_one_vs_rest_nb_svm_folds_into_one_plain_linear_layer() -> None:
-    import numpy as np
-    from sklearn.svm import LinearSVC
-
-    from nlp.training.features import Featurizer
-    from nlp.training.train import TASK_PARAMS, NBOneVsRest, fit_task
-
-    words = {"angry": "气死了投诉没人管", "happy": "真开心阳光很好", "fear": "好害怕半夜爆炸"}
-    texts = [f"{w}{i}" for w in words.values() for i in range(6)]
-    labels = [label for label in words for _ in range(6)]
-    tokens = [[t[:2], t[2:]] for t in texts]
-    features = Featurizer().fit(texts, tokens)
-    nb = NBOneVsRest(C=1.0).fit(features, labels)
-    folded = nb.folded()
-    assert isinstance(folded, LinearSVC)
-    assert np.allclose(folded.decision_function(features), nb.decision_function(features), atol=1e-4)
-    assert list(nb.predict(features)) == labels
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(TASK_PARAMS["emotion"], "nb", "ovr")
-        model = fit_task("emotion", features, labels)
-    plain = fit_task("emotion", features, labels)
-    assert model.feature_weights is None and isinstance(model.estimator, LinearSVC)
-    assert model.weights()[0].shape == plain.weights()[0].shape == (features.shape[1], 3)
-    assert model.class_offsets is not None
