@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# Python puts bench/ first on sys.path, where bench/nlp.py would shadow the nlp package that the database
-# migrations import; take it off.
+# Python puts bench/ first on sys.path, where a script named like a package would shadow the package
+# that the database migrations import; take it off.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from crawlers.config import Source, load_sources, source_from_dict  # noqa: E402

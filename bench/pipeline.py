@@ -3,7 +3,7 @@
     python -P bench/pipeline.py [--posts 20000] [--rate 0]
                                 [--kafka kafka://…] [--search-url http://…] [--db-url postgresql+psycopg://…]
 
-Real posts from ../shared/data (Weibo posts, news titles, citizen messages, as bench/nlp.py mixes them)
+Real posts from ../shared/data (Weibo posts, news titles, citizen messages, as bench/tagging.py mixes them)
 are sent into ``posts.raw`` as the crawler sends them, with ``fetched_at`` stamped at sending; ``--rate``
 caps the sending at so many posts per second (0: as fast as the producer goes). The nlp, indexer,
 incidents and alerting stages run as separate processes on the embedded defaults in a temporary data

@@ -1,6 +1,6 @@
 """Throughput of the nlp stage's enrichment against plain jieba segmentation, same posts, same run.
 
-    python bench/nlp.py [--posts 2000] [--rounds 5] [--model FILE]
+    python bench/tagging.py [--posts 2000] [--rounds 5] [--model FILE]
 
 Posts are a fixed mix from the shared labeled sets (Weibo posts, news titles, citizen messages), made into
 RawPosts (two in three with a source region); every round and the warm-up get posts of their own, so nothing
@@ -87,12 +87,13 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
     if not SHARED.is_dir():
-        print(f"bench/nlp.py: needs the shared data at {SHARED}", file=sys.stderr)
+        print(f"bench/tagging.py: needs the shared data at {SHARED}", file=sys.stderr)
         return 2
     jieba.setLogLevel(logging.WARNING)
     everything = raw_posts(50 + args.posts * (args.rounds + 1))
     if len(everything) < 50 + args.posts * (args.rounds + 1):
-        print(f"bench/nlp.py: not enough posts for {args.rounds + 1} rounds of {args.posts}", file=sys.stderr)
+        need = f"{args.rounds + 1} rounds of {args.posts}"
+        print(f"bench/tagging.py: not enough posts for {need}", file=sys.stderr)
         return 2
     warm, everything = everything[:50], everything[50:]
     per_round = [everything[r * args.posts : (r + 1) * args.posts] for r in range(args.rounds + 1)]
