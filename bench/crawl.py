@@ -24,7 +24,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from crawlers.config import Source, load_sources, source_from_dict  # noqa: E402
 from crawlers.crawl import crawl_round  # noqa: E402
 from crawlers.fetch import fetch_round  # noqa: E402
-from crawlers.models import ensure_crawler_tables  # noqa: E402
 from crawlers.sample_site import serve_sample_site  # noqa: E402
 from yuqing.bus import open_bus  # noqa: E402
 from yuqing.clock import SystemClock  # noqa: E402
@@ -76,7 +75,6 @@ def pipeline(sources: list[Source]) -> None:
     """The same sources through crawl_round: state decisions, emission to the SQLite bus, health rows."""
     with tempfile.TemporaryDirectory() as tmp:
         db = open_database(f"sqlite:///{tmp}/yuqing.sqlite3")
-        ensure_crawler_tables(db.engine)
         bus = open_bus(f"sqlite:///{tmp}/bus.sqlite3")
         producer = bus.producer()
         for label in ("first crawl (all new)", "second crawl (nothing new)"):

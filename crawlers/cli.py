@@ -74,7 +74,6 @@ def health(
     """Last success, items in the last hour/day, errors by kind and the silent signal per source."""
     from crawlers.config import load_sources
     from crawlers.health import source_health
-    from crawlers.models import ensure_crawler_tables
     from yuqing.clock import SystemClock
     from yuqing.db.session import open_database
     from yuqing.settings import get_settings
@@ -82,7 +81,6 @@ def health(
     settings = get_settings()
     settings.ensure_data_dir()
     db = open_database(settings.db_url)
-    ensure_crawler_tables(db.engine)
     with db.transaction() as session:
         rows = source_health(session, SystemClock().now(), sources=load_sources(settings.sources_dir)[0])
     db.close()
@@ -106,7 +104,6 @@ def crawl(
     """Crawl one source and emit new and updated posts to the raw-posts topic (repeatedly unless --once)."""
     from crawlers.config import load_sources
     from crawlers.crawl import crawl_round
-    from crawlers.models import ensure_crawler_tables
     from yuqing.bus import open_bus
     from yuqing.cli.core_cmds import stop_on_signals
     from yuqing.clock import SystemClock
@@ -127,7 +124,6 @@ def crawl(
         raise typer.Exit(2)
     settings.ensure_data_dir()
     db = open_database(settings.db_url)
-    ensure_crawler_tables(db.engine)
     bus = open_bus(settings.bus_url, partitions=settings.bus_partitions)
     producer = bus.producer()
     stop = stop_on_signals()

@@ -4,9 +4,8 @@ scheduling/replay state, one row per crawl run, and the problems met (source hea
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuqing.db.base import Base, JSONType, UTCDateTime
@@ -76,16 +75,3 @@ class CrawlProblem(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_crawl_problems_source_at", "source_id", "at"),)
-
-
-CRAWLER_TABLES: list[Any] = [
-    CrawlSeen.__table__,
-    CrawlSourceState.__table__,
-    CrawlRun.__table__,
-    CrawlProblem.__table__,
-]
-
-
-def ensure_crawler_tables(engine: Engine) -> None:
-    """Create the crawler tables the migrations do not have yet (until the lead adds their migration)."""
-    Base.metadata.create_all(engine, tables=CRAWLER_TABLES)

@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 from crawlers.config import JsonApiSource, Source, load_source_files
 from crawlers.crawl import RunSummary, crawl_round, record_failure
 from crawlers.health import SourceHealth, source_health
-from crawlers.models import ensure_crawler_tables
 from yuqing.bus import Producer, open_bus
 from yuqing.clock import Clock, SystemClock
 from yuqing.db.session import Database, open_database
@@ -222,7 +221,6 @@ def run(settings: Settings, stop: threading.Event, clock: Clock | None = None) -
     settings.ensure_data_dir()
     clock = clock or SystemClock()
     db = open_database(settings.db_url)
-    ensure_crawler_tables(db.engine)
     schedulers = [
         Scheduler(settings, db, clock, lambda s: s.type != "replay", "crawl"),
         Scheduler(settings, db, clock, lambda s: s.type == "replay", "replay", parallel=1, per_host=None),

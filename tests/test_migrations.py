@@ -18,7 +18,7 @@ from yuqing.db.session import make_engine
 def _diff(engine) -> list:
     metadata = load_all_models().metadata
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(ctx, metadata)
 
 

@@ -151,7 +151,7 @@ def test_console_inbox_and_mark_read(make_worker, db, clock):
 def test_run_entry_point_opens_an_alert_for_a_severe_incident(alert_settings, tmp_path: Path):
     db_url = f"sqlite:///{tmp_path / 'run.sqlite3'}"
     engine = make_engine(db_url)
-    prepare_schema(engine)  # the alerting tables until the lead's migration includes them
+    prepare_schema(engine)
     settings = alert_settings.model_copy(update={"db_url": db_url})
     bus = open_bus(settings.bus_url, partitions=settings.bus_partitions)
     producer = bus.producer()

@@ -20,7 +20,6 @@ from api.server import listen_address, run
 from yuqing.cli.main import app as cli
 from yuqing.clock import FakeClock, utcnow
 from yuqing.db.migrate import create_schema
-from yuqing.db.registry import load_all_models
 from yuqing.db.session import Database, make_engine
 from yuqing.settings import Settings, load_settings
 
@@ -28,8 +27,7 @@ from yuqing.settings import Settings, load_settings
 def _prepared_settings(tmp_path: Path, **overrides: object) -> Settings:
     settings = load_settings(data_dir=tmp_path / "var", **overrides)
     engine = make_engine(settings.db_url)
-    create_schema(engine)  # the migrations, then the tables not migrated yet (as tests/conftest.py does)
-    load_all_models().metadata.create_all(engine)
+    create_schema(engine)
     engine.dispose()
     return settings
 

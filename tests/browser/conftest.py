@@ -30,7 +30,6 @@ from api.console import alert_views
 from api.main import create_app
 from yuqing.clock import SystemClock
 from yuqing.db.migrate import create_schema
-from yuqing.db.registry import load_all_models
 from yuqing.db.session import Database, make_engine
 from yuqing.settings import load_settings
 from yuqing.storage.sqlite_fts import SqliteFtsStore
@@ -77,7 +76,6 @@ def console(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> It
         settings = load_settings(data_dir=tmp / "var", departments_file=DIRECTORY)
         engine = make_engine(settings.db_url)
         create_schema(engine)
-        load_all_models().metadata.create_all(engine)
         db = Database(engine)
         clock = SystemClock()
         now = clock.now()

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from crawlers.config import Source, load_sources
-from crawlers.models import ensure_crawler_tables
 from crawlers.sample_site import serve_sample_site
 from tests.crawlers.local_site import Pages, serve_pages
 from yuqing.bus import Bus, open_bus
@@ -50,7 +49,6 @@ def db_url(tmp_path: Path) -> str:
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = open_database(db_url)
-    ensure_crawler_tables(database.engine)
     yield database
     database.close()
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from crawlers.config import ReplaySource, load_source_file
 from crawlers.crawl import crawl_round
 from crawlers.health import source_health
-from crawlers.models import CrawlRun, ensure_crawler_tables
+from crawlers.models import CrawlRun
 from yuqing.bus import Bus
 from yuqing.clock import CN_TZ, FakeClock
 from yuqing.db.session import Database, open_database
@@ -75,7 +75,6 @@ def test_replay_plays_the_event_at_speed_with_updates_and_resumes_after_restart(
 
     db.close()  # restart half-way through: the replay position is kept
     restarted = open_database(db_url)
-    ensure_crawler_tables(restarted.engine)
     clock.advance(timedelta(seconds=30))  # x240: the first two hours of the event
     due = [d for d in data[1:] if seen_at(d) - event_start <= timedelta(hours=2)]
     assert round_(source, restarted, bus, clock) == (len(due) - 2, 2)  # two posts seen again, more reposts

@@ -7,7 +7,6 @@ from urllib.request import urlopen
 from crawlers.config import Source
 from crawlers.crawl import crawl_round
 from crawlers.extract import canonical_url
-from crawlers.models import ensure_crawler_tables
 from yuqing.bus import Bus, open_bus
 from yuqing.clock import CN_TZ, FakeClock
 from yuqing.db.session import Database, open_database
@@ -112,7 +111,6 @@ def test_every_source_type_extracts_its_fields_then_only_changes_are_emitted_acr
     db.close()
     bus.close()
     db2 = open_database(db_url)
-    ensure_crawler_tables(db2.engine)
     bus2 = open_bus(bus_url, partitions=2)
     try:
         with urlopen(f"{site}/_control/bump?id=4920650&count=like&by=10") as answer:

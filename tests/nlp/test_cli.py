@@ -16,7 +16,7 @@ from nlp.classify import Tagger
 from nlp.cli import classify_stream
 from nlp.training import modelfile
 from yuqing.cli.main import app
-from yuqing.db.base import Base
+from yuqing.db.migrate import create_schema
 from yuqing.db.models import LabelCorrection
 from yuqing.db.session import make_engine
 from yuqing.settings import get_settings
@@ -107,7 +107,7 @@ def test_train_then_evaluate_on_a_users_own_file_with_corrections(
 ) -> None:
     db = tmp_path / "var" / "yuqing.sqlite3"
     engine = make_engine(f"sqlite:///{db}")
-    Base.metadata.create_all(engine, tables=[LabelCorrection.__table__])
+    create_schema(engine)
     with Session(engine) as s:
         s.add(
             LabelCorrection(

@@ -19,7 +19,6 @@ from nlp.tokenize import clean_text
 from nlp.worker import EnrichWorker
 from yuqing.bus import Bus, open_bus
 from yuqing.db.migrate import create_schema
-from yuqing.db.registry import load_all_models
 from yuqing.db.session import Database, make_engine
 from yuqing.schemas import Counts, DeadLetter, EnrichedPost, Incident, RawPost, Tags
 from yuqing.settings import Settings
@@ -177,7 +176,6 @@ def test_stages_run_from_settings(settings: Settings, monkeypatch: pytest.Monkey
     )
     engine = make_engine(settings.db_url)
     create_schema(engine)
-    load_all_models().metadata.create_all(engine)  # until the incidents-state migration exists
     engine.dispose()
     bus = open_bus(settings.bus_url, partitions=settings.bus_partitions)
     producer = bus.producer()
