@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from yuqing.schemas import EnrichedPost
+from yuqing.schemas import EnrichedPost, posted_at
 
 
 class UserOut(BaseModel):
@@ -78,8 +78,8 @@ class PostOut(BaseModel):
 
     @property
     def posted_at(self) -> datetime:
-        """When the post appeared: its own time when the source gave one, else when it was fetched."""
-        return self.published_at or self.fetched_at
+        """When the post appeared (yuqing.schemas.posted_at, as clustering and the stores file it)."""
+        return posted_at(self.published_at, self.fetched_at)
 
     @classmethod
     def from_store(cls, doc: dict[str, Any], score: float = 0.0, *, content_chars: int = 400) -> PostOut:

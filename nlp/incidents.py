@@ -107,12 +107,6 @@ STOPWORDS = frozenset(
 )
 
 
-def post_time(post: EnrichedPost) -> datetime:
-    if post.published_at is not None and post.published_at <= post.fetched_at:
-        return post.published_at
-    return post.fetched_at
-
-
 def incident_id_for(post_id: str) -> str:
     """The id of the incident a post opens: ``inc-<post id>`` (hashed when too long for the column)."""
     if len(post_id) > 36:
@@ -202,7 +196,7 @@ class Member:
         return cls(
             post_id=post.id,
             source_id=post.source_id,
-            at=post_time(post),
+            at=post.posted_at,
             title=clean_text(post.title, 200)[0],
             snippet=clean_text(post.content[:2000], 120)[0],
             counts=post.counts,
@@ -482,7 +476,7 @@ class IncidentTracker:
                 cluster.add_terms(member)
                 self._rekey(cluster)
             return self._publish(cluster, member, sig, new_member=False)
-        at = post_time(post)
+        at = post.posted_at
         duplicate_of = self.dedup.find(sig)
         home = self.clusters.get(self.post_cluster.get(duplicate_of or "", ""))
         if duplicate_of is not None and home is not None and self._active(home, at):

@@ -43,6 +43,15 @@ class Counts(_Model):
     like: int = 0
 
 
+def posted_at(published_at: datetime | None, fetched_at: datetime) -> datetime:
+    """The one time a post is filed under everywhere (clustering, the search stores, the console): when
+    it was published, unless the source gave none or a time after the fetch (a wrong clock or zone),
+    then when it was fetched."""
+    if published_at is not None and published_at <= fetched_at:
+        return published_at
+    return fetched_at
+
+
 class RawPost(_Model):
     id: str = Field(description="post_id_for(source_id, canonical url)")
     source_id: str
@@ -62,6 +71,10 @@ class RawPost(_Model):
     @property
     def text(self) -> str:
         return f"{self.title}\n{self.content}".strip()
+
+    @property
+    def posted_at(self) -> datetime:
+        return posted_at(self.published_at, self.fetched_at)
 
 
 class Sentiment(_Model):

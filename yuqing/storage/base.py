@@ -170,8 +170,3 @@ def _segmenter() -> Callable[[str], list[str]]:
 def query_terms(text: str) -> list[str]:
     """The query segmented (the only text a store segments itself), words only, no repeats."""
     return list(dict.fromkeys(t.strip() for t in _segmenter()(text) if is_word(t)))
-
-
-def post_time(post: EnrichedPost) -> datetime:
-    """The time a post is filed under: when it was published, else when it was fetched."""
-    return post.published_at or post.fetched_at

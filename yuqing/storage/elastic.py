@@ -34,7 +34,6 @@ from yuqing.storage.base import (
     canonical_location_code,
     index_text,
     post_location_ancestors,
-    post_time,
     query_terms,
     split_title_tokens,
 )
@@ -121,7 +120,7 @@ def document(post: EnrichedPost) -> dict[str, Any]:
         "post": post.model_dump(mode="json"),
         "title_tokens": token_text(title_tokens),
         "tokens_text": token_text(body_tokens),
-        "published_at": post_time(post).isoformat(),
+        "published_at": post.posted_at.isoformat(),
         "fetched_at": post.fetched_at.isoformat(),
         "source_id": post.source_id,
         "source_kind": post.source_kind,

@@ -43,7 +43,6 @@ from yuqing.storage.base import (
     canonical_location_code,
     index_text,
     post_location_ancestors,
-    post_time,
     query_terms,
     split_title_tokens,
 )
@@ -263,7 +262,7 @@ class SqliteFtsStore:
             delta.subtract(_rollup_keys(row[2], row[3:8], row[9], json.loads(row[8])))
         tags = post.tags
         values = (
-            post_time(post).timestamp(), post.fetched_at.timestamp(), post.source_id,
+            post.posted_at.timestamp(), post.fetched_at.timestamp(), post.source_id,
             post.source_kind, tags.category, json.dumps([loc.code for loc in tags.locations]),
             tags.sentiment.label, tags.severity.level, int(tags.relevant), post.heat,
         )
