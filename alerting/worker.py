@@ -12,22 +12,21 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
 from alerting import escalation, outbox
 from alerting.calendar import CalendarError, WorkCalendar
 from alerting.clocks import Policies, recompute
 from alerting.directory import Directory, DirectoryError, load_directory
-from alerting.escalation import fire_step
+from alerting.escalation import DeliverFn, fire_step
 from alerting.intake import IntakeContext, IntakeResult, upsert_incident
 from alerting.models import Alert, AlertDeadline, EscalationStep
 from alerting.notify.base import Channel
 from alerting.notify.registry import ConfiguredChannel, build_channels
-from alerting.outbox import Recipient
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import AlertingConfig, RulesError, RulesFile
 from alerting.state import Action, Status, next_status
@@ -115,27 +114,10 @@ class AlertingWorker(Worker):
         assert self._config is not None
         return self._config
 
-    def _deliver(
-        self,
-        session: Session,
-        alert: Alert,
-        deadline: AlertDeadline | None,
-        threshold: str,
-        repeat: int,
-        recipients: list[Recipient],
-        now: datetime,
-    ) -> int:
-        return outbox.enqueue(
-            session,
-            alert,
-            deadline,
-            threshold,
-            repeat,
-            recipients,
-            now,
-            channels=self._channels,
-            console_url=self.settings.console_url,
-        )
+    @property
+    def _deliver(self) -> DeliverFn:
+        """outbox.enqueue bound to the channels of the rules now loaded (rebuilt when the rules change)."""
+        return partial(outbox.enqueue, channels=self._channels, console_url=self.settings.console_url)
 
     def context(self) -> IntakeContext:
         return IntakeContext(
