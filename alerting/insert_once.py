@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import inspect
+from sqlalchemy import Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,9 @@ def insert_once(session: Session, row: Base, key: str) -> bool:
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = type(row).__table__  # Core, not the ORM bulk path: its result has no reliable rowcount on psycopg
-    primary = next(iter(table.primary_key.columns))
+    # Core, not the ORM bulk path: its result has no reliable rowcount on psycopg
+    table = cast(Table, type(row).__table__)
+    primary = next(iter(table.primary_key))
     statement = (
         insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]).returning(primary)
     )

@@ -78,8 +78,8 @@ class BrowserSessionMiddleware:
                     for name, value in carrier.raw_headers:
                         if name == b"set-cookie":
                             headers.append("set-cookie", value.decode("latin-1"))
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
+                for header, header_value in SECURITY_HEADERS.items():
+                    headers.setdefault(header, header_value)
             await send(message)
 
         await self.app(scope, receive, send_with_session)

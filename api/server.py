@@ -33,6 +33,11 @@ def build_server(settings: Settings, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def _exit_when(stop: threading.Event, server: uvicorn.Server) -> None:
+    stop.wait()
+    server.should_exit = True
+
+
 def run(
     settings: Settings, stop: threading.Event, *, host: str | None = None, port: int | None = None
 ) -> None:
@@ -40,8 +45,6 @@ def run(
     gracefully before passing the signal on)."""
     default_host, default_port = listen_address(settings)
     server = build_server(settings, host or default_host, port or default_port)
-    watcher = threading.Thread(
-        target=lambda: (stop.wait(), setattr(server, "should_exit", True)), daemon=True
-    )
+    watcher = threading.Thread(target=_exit_when, args=(stop, server), daemon=True)
     watcher.start()
     server.run()

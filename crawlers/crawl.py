@@ -207,7 +207,8 @@ def replay_events(session: Session, source: ReplaySource, now: datetime) -> Iter
     if starting:
         state.replay_started_at = now
         state.replay_position = 0
-    items, position = due_lines(source, replay, state.replay_started_at, state.replay_position, now)
+    started = state.replay_started_at or now
+    items, position = due_lines(source, replay, started, state.replay_position, now)
     state.replay_position = position
     for item in items:
         yield RoundEvent(item=item)

@@ -215,7 +215,7 @@ def build_item(
         return None, [bad_url_problem(source.id, url)]
     title = str(fields.get("title") or "").strip()
     content = str(fields.get("content") or "").strip()
-    missing = [name for name in source.required if not fields.get(name)]
+    missing: list[str] = [name for name in source.required if not fields.get(name)]
     if not url:
         missing.insert(0, "url")
     if not title and not content:

@@ -208,7 +208,8 @@ class HtmlSpider(DetailPageSpider):
         for entry in entries:
             fields = select_fields(entry, spec)
             # a link selector matching several nodes gives several entries, never one joined URL
-            for href in select_links(entry, spec.link) or [None]:
+            hrefs: list[str | None] = [*select_links(entry, spec.link)] or [None]
+            for href in hrefs:
                 yield from self.entry(response, href, fields)
         next_links = [response.urljoin(h) for h in select_links(page, spec.next)]
         next_url = next((u for u in next_links if http_url(u)), None)  # a pager's first usable "next"

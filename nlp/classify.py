@@ -22,7 +22,7 @@ import yaml
 from nlp.severity import assess, responsible_type
 from nlp.training import modelfile
 from nlp.training.taxonomy import Taxonomy, load_taxonomy
-from yuqing.schemas import Sentiment, Severity, Tags, severity_rank
+from yuqing.schemas import Sentiment, SentimentLabel, Severity, Tags, severity_rank
 
 RELEVANCE_RULES = Path(__file__).resolve().parent / "data" / "relevance.yaml"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -33,7 +33,7 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # and a neutral one neutral; otherwise a post is neutral when |score| < NEUTRAL_MARGIN.
 NEUTRAL_MARGIN = 0.2
 EMOTION_OVERRIDE_MARGIN = 0.6
-EMOTION_SENTIMENT = {
+EMOTION_SENTIMENT: dict[str, SentimentLabel] = {
     "angry": "negative",
     "sad": "negative",
     "fear": "negative",
@@ -253,6 +253,7 @@ class Tagger:
         """``score``: P(positive) - P(negative) of the sentiment model, None without one."""
         if score is None:
             return Sentiment()
+        label: SentimentLabel
         if emotion in EMOTION_SENTIMENT and abs(score) < EMOTION_OVERRIDE_MARGIN:
             label = EMOTION_SENTIMENT[emotion]
         elif abs(score) < NEUTRAL_MARGIN:

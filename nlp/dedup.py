@@ -107,7 +107,7 @@ def numbers(text: str) -> frozenset[str]:
     """The numbers a text states, each as Arabic digits (两人 → 2, 十二 → 12, 3万 → 30000). Pass the raw
     text: what normalising removes separates numbers (an already normalised text works, but a digit
     just before a removed repost marker is then read as part of the next number)."""
-    found = set()
+    found: set[str] = set()
     for part in _stripped(text).translate(_NUMBER_PARTS).split():
         found.update(_canonical(n) for n in _NUMBER.findall(part))
     return frozenset(found)

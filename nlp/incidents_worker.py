@@ -29,7 +29,7 @@ from itertools import groupby
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -257,7 +257,7 @@ def _incident_row(inc: Incident, now: datetime) -> dict[str, Any]:
     }
 
 
-def _stored_incidents(rows: Sequence[Row[Any]]) -> Iterator[StoredIncident]:
+def _stored_incidents(rows: Sequence[Any]) -> Iterator[StoredIncident]:
     """Rows of (incident id, version, keywords, member state), grouped by incident."""
     for (incident_id, version, keywords), group in groupby(rows, key=lambda r: (r[0], r[1], tuple(r[2]))):
         members = [

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ahocorasick
 import cn2an
 import yaml
 
-from yuqing.schemas import SEVERITY_ORDER, Severity
+from yuqing.schemas import SEVERITY_ORDER, Severity, SeverityLevel
 
 LEXICON = Path(__file__).resolve().parent / "data" / "severity.yaml"
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
@@ -204,7 +204,7 @@ def assess(text: str) -> Severity:
             idx = min(SEVERITY_ORDER.index(level) + 1, len(SEVERITY_ORDER) - 1)
             level = SEVERITY_ORDER[idx]
             triggers.append(vulnerable)
-    return Severity(level=level, triggers=triggers)
+    return Severity(level=cast(SeverityLevel | None, level), triggers=triggers)  # pydantic checks it
 
 
 def responsible_type(severity: Severity) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 # --- deadline kinds -------------------------------------------------------------------------------------
 
@@ -38,7 +38,10 @@ DEADLINES: dict[str, DeadlineKindDef] = {
     ),
     "reprint": DeadlineKindDef("政策转载", hours=24, source="重要政策 24 小时内在政府网站转载"),
 }
-DeadlineKind = Literal[tuple(DEADLINES)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
+    DeadlineKind = str
+else:
+    DeadlineKind = Literal[tuple(DEADLINES)]
 DEADLINE_KINDS: tuple[str, ...] = tuple(DEADLINES)
 DEADLINE_LABELS: dict[str, str] = {k: d.label for k, d in DEADLINES.items()}
 INFO_KINDS: tuple[str, ...] = tuple(k for k, d in DEADLINES.items() if d.met_by == "info")
@@ -59,7 +62,10 @@ INCIDENT_KINDS: dict[str, IncidentKindDef] = {
     "message": IncidentKindDef("留言咨询", ("message_reply",)),
     "policy": IncidentKindDef("政策文件", ("policy_interpretation",)),
 }
-IncidentKind = Literal[tuple(INCIDENT_KINDS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
+    IncidentKind = str
+else:
+    IncidentKind = Literal[tuple(INCIDENT_KINDS)]
 INCIDENT_KIND_LABELS: dict[str, str] = {k: d.label for k, d in INCIDENT_KINDS.items()}
 
 # --- alert statuses and actions -------------------------------------------------------------------------
@@ -88,7 +94,10 @@ STATUS_LABELS: dict[str, str] = {
     "supervised": "督办中",
     "merged": "已合并",
 }
-StatusName = Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
+    StatusName = str
+else:
+    StatusName = Literal[tuple(s.value for s in Status)]
 
 
 class Action(StrEnum):
@@ -151,7 +160,13 @@ RELEASE_KINDS: dict[str, str] = {
     "progress": "进展通报",
     "press_conference": "发布会",
 }
-ReleaseKind = Literal[tuple(RELEASE_KINDS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
+    ReleaseKind = str
+else:
+    ReleaseKind = Literal[tuple(RELEASE_KINDS)]
 
 SPEAKER_ROLES: dict[str, str] = {"spokesperson": "新闻发言人", "principal": "主要负责人"}
-SpeakerRole = Literal[tuple(SPEAKER_ROLES)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
+    SpeakerRole = str
+else:
+    SpeakerRole = Literal[tuple(SPEAKER_ROLES)]

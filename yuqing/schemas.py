@@ -19,7 +19,7 @@ from yuqing.domain import IncidentKind
 SourceKind = Literal["news", "gov", "forum", "social"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
 SeverityLevel = Literal["一般", "较大", "重大", "特别重大"]
-SEVERITY_ORDER: tuple[str, ...] = ("一般", "较大", "重大", "特别重大")
+SEVERITY_ORDER: tuple[SeverityLevel, ...] = ("一般", "较大", "重大", "特别重大")
 
 
 def severity_rank(level: str | None) -> int:

@@ -91,7 +91,7 @@ class SessionCodec:
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected.encode(), given.encode())
+    return given is not None and given != "" and hmac.compare_digest(expected.encode(), given.encode())
 
 
 # -- server-side sessions ---------------------------------------------------------------------------
