@@ -45,8 +45,9 @@
     return ids;
   }
 
-  // What a refresh must not take away: the focused control (by its row and data-focus key), the scroll
-  // position, and which 处置指引 are open on the workbench.
+  // What a refresh must not take away: the focused control (by its row and data-focus key), what the
+  // reader is looking at (the focused row, else the first row in view, stays where it was on screen, even
+  // when rows are added above it), and which 处置指引 are open on the workbench.
   function keepPlace(root) {
     var active = document.activeElement, place = { x: window.scrollX, y: window.scrollY, open: {} };
     if (active && root.contains(active)) {
@@ -54,6 +55,13 @@
       place.row = row ? row.dataset.alertId : null;
       place.key = active.dataset.focus || null;
     }
+    var anchor = place.row ? root.querySelector("[data-alert-id='" + place.row + "']") : null;
+    if (!anchor) {
+      anchor = Array.prototype.find.call(root.querySelectorAll("[data-alert-id]"), function (el) {
+        return el.getBoundingClientRect().bottom > 0;
+      }) || null;
+    }
+    if (anchor) { place.anchor = anchor.dataset.alertId; place.top = anchor.getBoundingClientRect().top; }
     root.querySelectorAll("[data-alert-id] details").forEach(function (d) {
       var row = d.closest("[data-alert-id]");
       place.open[row.dataset.alertId] = d.open;
@@ -72,6 +80,8 @@
       if (target) { target.focus({ preventScroll: true }); }
     }
     window.scrollTo(place.x, place.y);
+    var anchor = place.anchor ? root.querySelector("[data-alert-id='" + place.anchor + "']") : null;
+    if (anchor && place.y > 0) { window.scrollBy(0, anchor.getBoundingClientRect().top - place.top); }
   }
 
   function updateCounters(header) {
