@@ -92,7 +92,7 @@ def board_context(session: Session, principal: Principal, now: datetime, view: B
 def any_board_context(
     request: Request, session: Session, principal: Principal, now: datetime, view: str
 ) -> dict[str, Any]:
-    """The open views, or the closed/recent views with their filters; an unknown view is a Chinese 400."""
+    """The open views, or the closed/recent views with their filters; an unknown view is a Chinese 422."""
     if view not in BOARD_VIEWS:
         raise board.bad_view(view, BOARD_VIEWS)
     if view in board.ENDED_VIEWS:

@@ -43,26 +43,26 @@ COUNTERS_HEADER = "X-Board-Counters"
 
 def bad_view(view: str, views: Mapping[str, str]) -> ProblemError:
     names = "、".join(views.values())
-    return ProblemError(400, "bad-request", f"看板没有「{view[:40]}」这个视图，可选：{names}")
+    return ProblemError(422, "validation-error", f"看板没有「{view[:40]}」这个视图，可选：{names}")
 
 
 def ended_filters(request: Request) -> EndedFilters:
-    """The closed/recent views' filters from the query string; a bad value is a Chinese 400 naming it."""
+    """The closed/recent views' filters from the query string; a bad value is a Chinese 422 naming it."""
     params = request.query_params
     raw_days = params.get("days") or "7"
     if not raw_days.isdigit() or int(raw_days) not in PERIODS:
         choices = "、".join(PERIODS.values())
-        raise ProblemError(400, "bad-request", f"时间范围「{raw_days[:20]}」无效，可选：{choices}")
+        raise ProblemError(422, "validation-error", f"时间范围「{raw_days[:20]}」无效，可选：{choices}")
     level = params.get("level") or None
     if level is not None and level not in LEVELS_HIGH_FIRST:
         choices = "、".join(LEVELS_HIGH_FIRST)
-        raise ProblemError(400, "bad-request", f"级别「{level[:20]}」无效，可选：{choices}")
+        raise ProblemError(422, "validation-error", f"级别「{level[:20]}」无效，可选：{choices}")
     department_id = (params.get("department_id") or "").strip() or None
     if department_id is not None and len(department_id) > 60:
-        raise ProblemError(400, "bad-request", "责任部门编号过长（最多 60 个字符）")
+        raise ProblemError(422, "validation-error", "责任部门编号过长（最多 60 个字符）")
     q = (params.get("q") or "").strip() or None
     if q is not None and (len(q) > 100 or "\x00" in q):
-        raise ProblemError(400, "bad-request", "标题关键词过长（最多 100 个字）或含有非法字符")
+        raise ProblemError(422, "validation-error", "标题关键词过长（最多 100 个字）或含有非法字符")
     return EndedFilters(days=int(raw_days), level=level, department_id=department_id, q=q)
 
 

@@ -121,7 +121,7 @@ def test_closed_view_page_and_chinese_errors(client: TestClient, database: Datab
         ({"view": "closed", "level": "huge"}, "级别「huge」无效"),
     ):
         bad = client.get("/board", params=params, headers=html)
-        assert bad.status_code == 400 and words in bad.text, bad.text[-500:]
+        assert bad.status_code == 422 and words in bad.text, bad.text[-500:]
         assert "Input should be" not in bad.text
     login(client, "dept_b")  # 合肥: 安庆's closed case is not theirs
     assert "安庆 化工厂 排污" not in client.get("/board", params={"view": "closed"}).text
