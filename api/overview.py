@@ -110,16 +110,21 @@ def leader_overview(session: Session, directory: Directory | None, *, now: datet
                 alerts_open=alerts.get(code, 0),
             )
         )
-    major = service.list_alerts(
-        session, now=now, statuses=sorted(OPEN), levels=list(MAJOR_LEVELS), sort="urgency", limit=200
-    ).items
     return LeaderOverview(
-        major=sorted(major, key=lambda a: -severity_rank(a.level)),  # stable: urgency within a level
+        major=open_major_alerts(session, now=now),
         escalations=service.list_alerts(session, now=now, statuses=["supervised"], limit=100).items,
         overdue=_open(session, now, overdue=True),
         departments=service.leader_overview(session, now=now),
         regions=regions,
     )
+
+
+def open_major_alerts(session: Session, *, now: datetime) -> list[service.AlertRead]:
+    """Every open 重大/特别重大 alert: 特别重大 first, then the nearest running clock first."""
+    major = service.list_alerts(
+        session, now=now, statuses=sorted(OPEN), levels=list(MAJOR_LEVELS), sort="urgency", limit=200
+    ).items
+    return sorted(major, key=lambda a: -severity_rank(a.level))  # a stable sort: urgency within a level
 
 
 def department_queue(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from alerting.read_models import deadlines_by_alert
+from alerting.read_models import AlertRead, deadlines_by_alert
 from api.alert_actions import load_directory
 from api.console.board_views import display_names, return_path, row_context
 from api.console.render import render
@@ -20,7 +20,7 @@ from api.deps import DB, AppState, Now, Principal, State, console_user
 from api.ids import NotificationId
 from api.live import alerts_version
 from api.notifications import mark_read
-from api.overview import department_queue, leader_overview
+from api.overview import department_queue, leader_overview, open_major_alerts
 from crawlers.health import source_health
 from yuqing.ops_alerts import open_alerts
 
@@ -41,13 +41,33 @@ def leader_page(
         "leader.html",
         {
             "nav": "leader",
-            "o": overview,
-            "now": now,
             "regions_chart": chart,
-            "deadlines": deadlines_by_alert(session, [a.id for a in overview.major], now),
-            "people": display_names(session, (a.acknowledged_by for a in overview.major)),
+            **major_context(session, overview.major, now),
+            "o": overview,
+            "poll_seconds": DEPARTMENT_POLL_SECONDS,
+            "alerts_version": alerts_version(session, None),
         },
     )
+
+
+def major_context(session: Session, major: list[AlertRead], now: datetime) -> dict[str, Any]:
+    return {
+        "o": {"major": major},
+        "now": now,
+        "deadlines": deadlines_by_alert(session, [a.id for a in major], now),
+        "people": display_names(session, (a.acknowledged_by for a in major)),
+    }
+
+
+@router.get("/leader/major")
+def leader_major(
+    request: Request, session: DB, now: Now, principal: Principal = console_user("leader.view")
+) -> Response:
+    """The leader view's live part: the open 重大/特别重大 cases, fetched when the alert stream says so."""
+    context = major_context(session, open_major_alerts(session, now=now), now)
+    response = render(request, "_leader_major.html", context)
+    response.headers["X-Alerts-Version"] = alerts_version(session, None)
+    return response
 
 
 def department_context(
