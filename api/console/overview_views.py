@@ -71,8 +71,7 @@ def leader_major(
 
 
 def department_context(
-    request: Request, state: AppState, session: Session, principal: Principal, now: datetime,
-    department_id: str | None,
+    state: AppState, session: Session, principal: Principal, now: datetime, department_id: str | None
 ) -> dict[str, Any]:
     """The workbench's queue (with every clock), its notices (one per event) and the one-click 签收."""
     directory = load_directory(session, state.settings)
@@ -100,7 +99,7 @@ def department_page(
     done: Annotated[str, Query(max_length=20)] = "",
     principal: Principal = console_user("department.view"),
 ) -> Response:
-    context = department_context(request, state, session, principal, now, department_id)
+    context = department_context(state, session, principal, now, department_id)
     return render(
         request,
         "department.html",
@@ -124,7 +123,7 @@ def department_items(
     principal: Principal = console_user("department.view"),
 ) -> Response:
     """The workbench's live part (notices and cards), fetched when the alert stream says something changed."""
-    context = department_context(request, state, session, principal, now, department_id)
+    context = department_context(state, session, principal, now, department_id)
     response = render(request, "_department_items.html", context)
     response.headers["X-Alerts-Version"] = alerts_version(session, principal.department_scope)
     return response
