@@ -87,7 +87,7 @@ def shown_counters(page: Any) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)])
+@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160), (1366, 768)])
 def test_wall_screen_fits_the_top_ten_and_the_counters(
     page: Any, console: Console, cases: dict[str, int], size: tuple[int, int]
 ) -> None:
