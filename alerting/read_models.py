@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
 
 from alerting.models import Alert, AlertDeadline, Notification, Supervision
+from alerting.state import FINAL, OPEN
 from yuqing.domain import RELEASE_KINDS
 
 DeadlineState = Literal["open", "met", "breached", "stopped"]
@@ -198,3 +203,164 @@ class DepartmentSummary(BaseModel):
 
 def supervision_reads(rows: list[Supervision]) -> list[SupervisionRead]:
     return [SupervisionRead.model_validate(r) for r in rows]
+
+
+# --- read queries for the console's board, wall screen, leader view and workbench ----------------------
+# (queries only: what changes alerts stays in alerting.service)
+
+OPEN_STATUSES = tuple(sorted(OPEN))
+FINAL_STATUSES = tuple(sorted(FINAL))
+MAJOR_LEVELS = ("重大", "特别重大")
+LEVELS_HIGH_FIRST = ("特别重大", "重大", "较大", "一般")
+DUE_SOON = timedelta(hours=1)
+EndedView = Literal["closed", "recent"]
+
+
+class BoardCounters(BaseModel):
+    """The duty room's counters over the open alerts one user sees: by level, how many have their next
+    clock due within the hour, how many are overdue (the next clock passed), how many nobody has 签收."""
+
+    open: int = 0
+    by_level: dict[str, int] = {}
+    due_within_hour: int = 0
+    overdue: int = 0
+    unacknowledged: int = 0
+
+    def header(self) -> str:
+        """The counters as the board's fragment sends them (ASCII JSON for an HTTP header)."""
+        levels = {f"l{4 - i}": self.by_level.get(lv, 0) for i, lv in enumerate(LEVELS_HIGH_FIRST)}
+        return json.dumps(
+            {"open": self.open, "due_1h": self.due_within_hour, "overdue": self.overdue,
+             "unacked": self.unacknowledged, **levels}
+        )
+
+
+def next_open_due() -> Select[tuple[int, datetime]]:
+    """Per alert, the earliest due time of a clock still running (met and stopped clocks do not count)."""
+    return (
+        select(AlertDeadline.alert_id, func.min(AlertDeadline.due_at).label("next_due"))
+        .where(AlertDeadline.stopped_at.is_(None))
+        .group_by(AlertDeadline.alert_id)
+    )
+
+
+def board_counters(session: Session, *, now: datetime, department_id: str | None = None) -> BoardCounters:
+    due = next_open_due().subquery()
+    query = (
+        select(
+            Alert.level,
+            func.count(Alert.id),
+            func.sum(case((due.c.next_due <= now, 1), else_=0)),
+            func.sum(case((and_(due.c.next_due > now, due.c.next_due <= now + DUE_SOON), 1), else_=0)),
+            func.sum(case((Alert.acknowledged_at.is_(None), 1), else_=0)),
+        )
+        .outerjoin(due, due.c.alert_id == Alert.id)
+        .where(Alert.status.in_(OPEN_STATUSES))
+        .group_by(Alert.level)
+    )
+    if department_id is not None:
+        query = query.where(Alert.department_id == department_id)
+    out = BoardCounters(by_level={lv: 0 for lv in LEVELS_HIGH_FIRST})
+    for level, count, overdue, soon, unacked in session.execute(query):
+        out.by_level[level] = out.by_level.get(level, 0) + int(count)
+        out.open += int(count)
+        out.overdue += int(overdue or 0)
+        out.due_within_hour += int(soon or 0)
+        out.unacknowledged += int(unacked or 0)
+    return out
+
+
+class EndedFilters(BaseModel):
+    """The closed and recent views' filters: within how many days, one level, one department, title words."""
+
+    days: int = 7
+    level: str | None = None
+    department_id: str | None = None
+    q: str | None = None
+
+
+def ended_or_recent_alerts(
+    session: Session,
+    *,
+    view: EndedView,
+    now: datetime,
+    filters: EndedFilters,
+    scope: str | None = None,
+    limit: int = 200,
+) -> tuple[list[AlertRead], int]:
+    """``closed``: alerts closed (关闭（复盘）) or merged in the period, the latest first (a merged alert
+    ends when it was merged: its last update). ``recent``: alerts created in the period, in any status,
+    newest first. ``scope``: the only department a user may see. Returns the rows and how many match."""
+    since = now - timedelta(days=filters.days)
+    if view == "closed":
+        ended = func.coalesce(Alert.closed_at, Alert.updated_at)
+        query = select(Alert).where(Alert.status.in_(FINAL_STATUSES), ended >= since)
+        order = (ended.desc(), Alert.id.desc())
+    else:
+        query = select(Alert).where(Alert.created_at >= since)
+        order = (Alert.created_at.desc(), Alert.id.desc())
+    if scope is not None:
+        query = query.where(Alert.department_id == scope)
+    if filters.level:
+        query = query.where(Alert.level == filters.level)
+    if filters.department_id:
+        query = query.where(Alert.department_id == filters.department_id)
+    if filters.q:
+        query = query.where(Alert.title.contains(filters.q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(*order).limit(limit)))
+    running = open_deadlines_by_alert(session, [a.id for a in rows])
+    return [AlertRead.of(a, running.get(a.id, []), now) for a in rows], total
+
+
+def open_deadlines_by_alert(session: Session, alert_ids: Sequence[int]) -> dict[int, list[AlertDeadline]]:
+    out: dict[int, list[AlertDeadline]] = {}
+    if alert_ids:
+        for d in session.scalars(
+            select(AlertDeadline).where(
+                AlertDeadline.alert_id.in_(alert_ids), AlertDeadline.stopped_at.is_(None)
+            )
+        ):
+            out.setdefault(d.alert_id, []).append(d)
+    return out
+
+
+def deadlines_by_alert(
+    session: Session, alert_ids: Sequence[int], now: datetime
+) -> dict[int, list[DeadlineRead]]:
+    """Every clock of these alerts (running, met, stopped), earliest due first, as the clock widget reads."""
+    out: dict[int, list[DeadlineRead]] = {}
+    if alert_ids:
+        for d in session.scalars(
+            select(AlertDeadline)
+            .where(AlertDeadline.alert_id.in_(alert_ids))
+            .order_by(AlertDeadline.due_at, AlertDeadline.id)
+        ):
+            out.setdefault(d.alert_id, []).append(DeadlineRead.of(d, now))
+    return out
+
+
+def notification_event_ids(
+    session: Session, notification_id: int, recipient_prefixes: Sequence[str]
+) -> list[int]:
+    """The unread console notifications of the same event as this one (the same alert, clock, threshold and
+    message, queued at the same moment) for recipients under these prefixes: one notice to a department's
+    contacts and head is one event on its workbench."""
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return []
+    query = select(Notification.id).where(
+        Notification.alert_id == row.alert_id,
+        Notification.threshold == row.threshold,
+        Notification.subject == row.subject,
+        Notification.created_at == row.created_at,
+        Notification.channel == row.channel,
+        Notification.read_at.is_(None),
+        or_(*(Notification.recipient.startswith(p) for p in recipient_prefixes)),
+    )
+    query = query.where(
+        Notification.deadline_id.is_(None)
+        if row.deadline_id is None
+        else Notification.deadline_id == row.deadline_id
+    )
+    return sorted({row.id, *session.scalars(query)})

@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 from alerting import service
 from alerting.directory import Directory
 from alerting.models import Alert
+from alerting.read_models import MAJOR_LEVELS
 from alerting.state import OPEN
 from nlp.location import Gazetteer
 from yuqing.db.models import IncidentRow
+from yuqing.schemas import severity_rank
 
 REGION_WINDOW = timedelta(days=7)
 
@@ -27,6 +29,7 @@ class RegionCount(BaseModel):
 
 
 class LeaderOverview(BaseModel):
+    major: list[service.AlertRead] = []  # every open 重大/特别重大 case: 特别重大 first, nearest clock first
     escalations: list[service.AlertRead]
     overdue: list[service.AlertRead]
     departments: list[service.DepartmentSummary]
@@ -60,7 +63,7 @@ MAX_NOTIFICATIONS = 20
 
 
 def department_notifications(session: Session, department_id: str) -> list[service.NotificationRead]:
-    """Unread console notifications to the department's contacts and head, newest first."""
+    """Unread console notifications to the department's contacts and head, newest first, one per event."""
     rows = [
         n
         for role in NOTIFICATION_ROLES
@@ -68,7 +71,11 @@ def department_notifications(session: Session, department_id: str) -> list[servi
             session, recipient_prefix=f"{role}:{department_id}:", unread_only=True, limit=MAX_NOTIFICATIONS
         )
     ]
-    return sorted(rows, key=lambda n: (n.created_at, n.id), reverse=True)[:MAX_NOTIFICATIONS]
+    events: dict[tuple[object, ...], service.NotificationRead] = {}
+    for n in sorted(rows, key=lambda n: (n.created_at, n.id), reverse=True):
+        # one notice per event: the same message to the department's contacts and its head, queued together
+        events.setdefault((n.alert_id, n.threshold, n.subject, n.created_at), n)
+    return list(events.values())[:MAX_NOTIFICATIONS]
 
 
 def _open(session: Session, now: datetime, **filters: object) -> list[service.AlertRead]:
@@ -104,11 +111,20 @@ def leader_overview(session: Session, directory: Directory | None, *, now: datet
             )
         )
     return LeaderOverview(
+        major=open_major_alerts(session, now=now),
         escalations=service.list_alerts(session, now=now, statuses=["supervised"], limit=100).items,
         overdue=_open(session, now, overdue=True),
         departments=service.leader_overview(session, now=now),
         regions=regions,
     )
+
+
+def open_major_alerts(session: Session, *, now: datetime) -> list[service.AlertRead]:
+    """Every open 重大/特别重大 alert: 特别重大 first, then the nearest running clock first."""
+    major = service.list_alerts(
+        session, now=now, statuses=sorted(OPEN), levels=list(MAJOR_LEVELS), sort="urgency", limit=200
+    ).items
+    return sorted(major, key=lambda a: -severity_rank(a.level))  # a stable sort: urgency within a level
 
 
 def department_queue(

@@ -8,14 +8,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from alerting import service
-from alerting.models import AlertDeadline
 from alerting.state import FINAL, OPEN, Action, can
 from api import alert_actions as actions
+from api.console import board_views as board
 from api.console.render import cn_time, render
 from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
@@ -62,13 +61,15 @@ ACTION_ORDER = (
 IN_PLACE_ACTIONS = ("reassign", "return", "release", "response_line", "spokesperson")  # any open alert
 
 
-BoardView = Literal["all", "new", "overdue", "supervised", "major"]
+BoardView = Literal["all", "new", "overdue", "supervised", "major", "recent", "closed"]
 BOARD_VIEWS: dict[str, str] = {
     "all": "全部待处置",
     "new": STATUS_LABELS["new"],
     "overdue": "已超时",
     "supervised": STATUS_LABELS["supervised"],
     "major": "重大及以上",
+    "recent": "最近新增",
+    "closed": "已关闭",
 }
 
 
@@ -85,14 +86,19 @@ def board_context(session: Session, principal: Principal, now: datetime, view: B
     page = service.list_alerts(
         session, now=now, department_id=principal.department_scope, sort="urgency", limit=200, **filters
     )
-    deadlines: dict[int, list[AlertDeadline]] = {}
-    ids = [a.id for a in page.items]
-    if ids:
-        for d in session.scalars(
-            select(AlertDeadline).where(AlertDeadline.alert_id.in_(ids)).order_by(AlertDeadline.due_at)
-        ):
-            deadlines.setdefault(d.alert_id, []).append(d)
-    return {"alerts": page.items, "deadlines": deadlines, "now": now, "view": view, "views": BOARD_VIEWS}
+    return {**board.row_context(session, principal, page.items, now), "view": view, "views": BOARD_VIEWS}
+
+
+def any_board_context(
+    request: Request, session: Session, principal: Principal, now: datetime, view: str
+) -> dict[str, Any]:
+    """The open views, or the closed/recent views with their filters; an unknown view is a Chinese 422."""
+    if view not in BOARD_VIEWS:
+        raise board.bad_view(view, BOARD_VIEWS)
+    if view in board.ENDED_VIEWS:
+        context = board.ended_context(session, principal, now, view, board.ended_filters(request))  # type: ignore[arg-type]
+        return {**context, "view": view, "views": BOARD_VIEWS}
+    return board_context(session, principal, now, view)  # type: ignore[arg-type]
 
 
 @router.get("/alerts")
@@ -101,17 +107,23 @@ def alerts_index() -> Response:
 
 
 @router.get("/board")
-def board(
+def board_page(
     request: Request,
+    state: State,
     session: DB,
     now: Now,
-    view: BoardView = "all",
+    view: str = "all",
     principal: Principal = console_user("alerts.view"),
 ) -> Response:
-    context = board_context(session, principal, now, view)
+    context = any_board_context(request, session, principal, now, view)
     version = alerts_version(session, principal.department_scope)
+    query = request.url.query
     return render(request, "board.html", {**context, "nav": "board", "poll_seconds": BOARD_POLL_SECONDS,
-                                          "alerts_version": version})
+                                          "alerts_version": version,
+                                          "counters": board.counters_for(session, principal, now),
+                                          "fragment_query": query or "view=all",
+                                          "return_to": "/board" + (f"?{query}" if query else ""),
+                                          **board.filter_choices(session, state, principal)})
 
 
 @router.get("/board/rows")
@@ -119,11 +131,15 @@ def board_rows(
     request: Request,
     session: DB,
     now: Now,
-    view: BoardView = "all",
+    view: str = "all",
     principal: Principal = console_user("alerts.view"),
 ) -> Response:
-    response = render(request, "_board_rows.html", board_context(session, principal, now, view))
+    context = any_board_context(request, session, principal, now, view)
+    query = request.url.query
+    back = "/board" + (f"?{query}" if query else "")
+    response = render(request, "_board_rows.html", {**context, "return_to": back})
     response.headers["X-Alerts-Version"] = alerts_version(session, principal.department_scope)
+    response.headers[board.COUNTERS_HEADER] = board.counters_for(session, principal, now).header()
     return response
 
 
@@ -236,6 +252,7 @@ async def alert_action(
     principal: Principal = console_user("alerts.view"),
 ) -> Response:
     form = {k: v for k, v in (await request.form()).items() if k != "csrf_token" and v != ""}
+    back = board.return_path(form.pop("next", None))  # 签收 from a board row or a workbench card
     try:
         body = actions.BODY_FOR[action].model_validate(form)
         actions.perform(session, state.settings, action, alert_id, body, principal, now=now)
@@ -260,6 +277,8 @@ async def alert_action(
         return alert_page_response(
             request, state, session, principal, alert_id, now, error=exc.detail, status_code=exc.status
         )
+    if back is not None:
+        return see_other(back)
     if action == "return" and principal.department_scope is not None:
         return see_other("/department?done=return")  # the case has left this department's view
     return see_other(f"/alerts/{alert_id}?done={action}")

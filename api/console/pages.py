@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from api.console import (
     alert_views,
+    board_views,
     docs_views,
     incident_views,
     overview_views,
@@ -19,6 +20,7 @@ router = APIRouter(include_in_schema=False)
 for module in (
     views,
     alert_views,
+    board_views,
     incident_views,
     overview_views,
     docs_views,

@@ -23,7 +23,11 @@ class DepartmentOut(BaseModel):
     region: str
 
 
-@router.get("/overview/leader", response_model=LeaderOverview, summary="领导视图：督办、超时、各部门与各地区")
+@router.get(
+    "/overview/leader",
+    response_model=LeaderOverview,
+    summary="领导视图：进行中的重大及以上案件、督办、超时、各部门与各地区",
+)
 def leader(
     session: DB, state: State, now: Now, principal: Principal = api_user("leader.view")
 ) -> LeaderOverview:

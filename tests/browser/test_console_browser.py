@@ -168,7 +168,7 @@ def test_script_in_a_post_renders_as_text(page: Any, console: Console) -> None:
 def test_leader_and_source_pages_on_a_laptop_and_a_wall_screen(page: Any, console: Console) -> None:
     log_in(page, console, "leader")
     page.wait_for_load_state("networkidle")
-    assert page.locator(".kpi").count() == 4
+    assert page.locator(".kpi").count() == 5
     screenshot(page, "leader-1366")
     page.goto(f"{console.url}/sources")
     assert page.locator("h1").inner_text() == "信源状态"
