@@ -112,9 +112,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = _validation_errors(exc)
-        summary = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
-        return problem_response(request, 422, f"请求参数有误 — {summary}", errors=errors)
+        from api.field_errors import describe
+
+        errors = _validation_errors(exc)  # the field paths stay in the problem for API clients
+        detail = describe(exc.errors(), with_paths=not _wants_html(request))  # a page shows no paths
+        return problem_response(request, 422, f"请求参数有误：{detail}", errors=errors)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
