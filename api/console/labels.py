@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from yuqing.clock import CN_TZ
@@ -75,6 +75,27 @@ def duration_label(value: str | None) -> str:
         return value
     number = match.group(1).removesuffix(".0")
     return f"{number} {DURATION_UNITS[match.group(2)]}"
+
+
+_NAME_CODE = re.compile(r"(?P<name>[\u4e00-\u9fff]{2,20})[(（](?P<code>\d{2,12})[)）]")
+
+
+def codes_on_hover(text: str | None) -> Markup:
+    """Text naming places as 封丘县(410727) (assignment reasons): the name shown, the code on hover."""
+    if not text:
+        return Markup("")
+    out: list[Markup] = []
+    last = 0
+    for match in _NAME_CODE.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        out.append(
+            Markup('<span class="code-label" title="行政区划代码 {}">{}</span>').format(
+                match["code"], match["name"]
+            )
+        )
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
 
 
 def _when(text: str) -> str:

@@ -66,6 +66,7 @@ def department_page(
             "departments": directory.departments if principal.department_scope is None else [],
             "department_name": queue.department_name,
             "flash": "已退回值班室" if done == "return" else None,
+            "is_duty_office": target == directory.duty_office().id,
         },
     )
 

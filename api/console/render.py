@@ -19,6 +19,7 @@ from api.console.labels import (
     SOURCE_KIND_LABELS,
     SOURCE_TYPE_LABELS,
     ConsoleLabels,
+    codes_on_hover,
     duration_label,
 )
 from api.console.search_form import highlight
@@ -72,7 +73,7 @@ def http_url(value: object) -> str | None:
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update(cn_time=cn_time, iso=iso, duration=duration, http_url=http_url)
-templates.env.filters.update(within=duration_label, highlight=highlight)
+templates.env.filters.update(within=duration_label, highlight=highlight, codes_on_hover=codes_on_hover)
 templates.env.globals.update(
     ROLE_LABELS=ROLE_LABELS,
     SEVERITY_CLASS=SEVERITY_CLASS,
