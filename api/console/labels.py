@@ -34,6 +34,27 @@ EMOTION_LABELS = {
 }
 SOURCE_KIND_LABELS = {"news": "新闻", "gov": "政务", "forum": "论坛", "social": "社交媒体"}
 SOURCE_TYPE_LABELS = {"rss": "RSS 订阅", "html": "网页", "json": "接口", "api": "接口", "replay": "演练回放"}
+PROBLEM_KIND_LABELS = {
+    "connection": "连接失败",
+    "dns": "域名解析失败",
+    "fetch_error": "抓取失败",
+    "ignored": "请求被忽略",
+    "redirect": "重定向异常",
+    "redirect_loop": "重定向循环",
+    "robots": "robots 协议禁止",
+    "timeout": "超时",
+    "too_large": "页面过大",
+    "http": "HTTP 错误",
+    "parse": "解析失败",
+    "encoding": "编码异常",
+    "missing_field": "缺少字段",
+    "bad_date": "日期无法识别",
+    "bad_item": "条目无效",
+    "bad_text": "正文无效",
+    "bad_url": "链接无效",
+    "crawler_crashed": "爬虫异常退出",
+    "replay_file": "回放文件错误",
+}
 SORT_LABELS = {"relevance": "相关度", "time": "时间", "heat": "热度"}
 ACTOR_LABELS = {
     "system:alerting": "系统（预警服务）",

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from api.auth.roles import ROLE_LABELS
 from api.console.labels import (
     EMOTION_LABELS,
+    PROBLEM_KIND_LABELS,
     SENTIMENT_LABELS,
     SOURCE_KIND_LABELS,
     SOURCE_TYPE_LABELS,
@@ -88,6 +89,7 @@ templates.env.globals.update(
     SPEAKER_ROLES=SPEAKER_ROLES,
     EMOTION_LABELS=EMOTION_LABELS,
     SOURCE_TYPE_LABELS=SOURCE_TYPE_LABELS,
+    PROBLEM_KIND_LABELS=PROBLEM_KIND_LABELS,
 )
 
 
