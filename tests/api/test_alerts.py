@@ -286,6 +286,7 @@ def test_console_offers_a_department_hand_back_instead_of_reassign(
     assert done.status_code == 303 and done.headers["location"] == "/department?done=return"
     queue = client.get(done.headers["location"]).text
     assert "已退回值班室" in queue and "本部门当前没有待处置的预警" in queue
+    assert "属地管理、分级负责、谁主管谁负责" in queue, "an empty queue says how cases arrive here"
     client.post("/logout", data={"csrf_token": csrf})
     login(client, "duty")
     page = client.get(f"/alerts/{alerts['a']}").text
