@@ -33,7 +33,7 @@ EMOTION_LABELS = {
     "like": "喜爱",
 }
 SOURCE_KIND_LABELS = {"news": "新闻", "gov": "政务", "forum": "论坛", "social": "社交媒体"}
-SOURCE_TYPE_LABELS = {"rss": "RSS 订阅", "html": "网页", "json_api": "接口", "json": "接口", "replay": "演练回放"}
+SOURCE_TYPE_LABELS = {"rss": "RSS 订阅", "html": "网页", "json_api": "数据接口", "replay": "演练回放"}
 PROBLEM_KIND_LABELS = {
     "connection": "连接失败",
     "dns": "域名解析失败",
