@@ -109,6 +109,7 @@ class Conditions(_Strict):
 class Rule(_Strict):
     name: str
     level: SeverityLevel
+    title: str = Field(default="", max_length=60, description="the rule's Chinese name, shown in the console")
     when: Conditions
 
 

@@ -63,6 +63,18 @@ _KINDS = {
 }
 
 
+_PLAIN_DETAILS = {
+    400: "请求有误。",
+    401: "请先登录。",
+    403: "无权访问。",
+    404: "找不到该页面或对象，请检查地址。",
+    405: "不支持这种请求方式。",
+    406: "无法按要求的格式返回。",
+    413: "提交的内容过大。",
+    415: "不支持提交的内容格式。",
+}
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", "")
 
@@ -108,13 +120,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's English default: say it in Chinese
+            detail = _PLAIN_DETAILS.get(exc.status_code, detail)
         return problem_response(request, exc.status_code, detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = _validation_errors(exc)
-        summary = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
-        return problem_response(request, 422, f"请求参数有误 — {summary}", errors=errors)
+        from api.field_errors import describe
+
+        errors = _validation_errors(exc)  # the field paths stay in the problem for API clients
+        detail = describe(exc.errors(), with_paths=not _wants_html(request))  # a page shows no paths
+        return problem_response(request, 422, f"请求参数有误：{detail}", errors=errors)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

@@ -15,9 +15,12 @@ from alerting import service
 from alerting.state import FINAL, OPEN, Action, can
 from api import alert_actions as actions
 from api.console import board_views as board
+from api.console.department_picker import department_picker
+from api.console.labels import ConsoleLabels
 from api.console.render import cn_time, render
 from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
+from api.field_errors import describe
 from api.ids import AlertId
 from api.incident_view import incident_detail
 from api.live import alerts_version
@@ -58,6 +61,18 @@ ACTION_ORDER = (
 )
 
 
+# what each action's form calls its fields, where the general names (api.field_errors) are not enough
+ACTION_FIELD_LABELS: dict[str, dict[str, str]] = {
+    "reassign": {"reason": "转派理由"},
+    "return": {"reason": "退回理由"},
+    "info_published": {"evidence": "发布内容与渠道"},
+    "press_conference": {"evidence": "发布会时间、地点、发布人"},
+    "release": {"note": "发布内容与渠道"},
+    "spokesperson": {"name": "发声人姓名"},
+    "supervise": {"reason": "督办事由"},
+    "snooze": {"reason": "暂缓理由"},
+    "merge": {"reason": "合并理由"},
+}
 IN_PLACE_ACTIONS = ("reassign", "return", "release", "response_line", "spokesperson")  # any open alert
 
 
@@ -207,14 +222,25 @@ def alert_page_response(
     row = session.get(IncidentRow, alert.incident_id)
     directory = actions.load_directory(session, state.settings)
     done = request.query_params.get("done")
+    allowed = allowed_actions(principal, alert)
+    picker = None
+    if "reassign" in allowed:
+        picker = department_picker(
+            directory,
+            locations=alert.locations,
+            region_code=alert.region_code,
+            current_id=alert.department_id,
+            region_name=ConsoleLabels(state).region,
+        )
     context = {
         **incident_context(state, session, row, now),
         "alert": alert,
         "now": now,
         "error": error,
         "history": service.alert_history(session, alert_id=alert_id),
-        "actions": allowed_actions(principal, alert),
+        "actions": allowed,
         "departments": directory.departments,
+        "picker": picker,
         "flash": f"已{ACTION_LABELS[done]}" if done in ACTION_LABELS else None,
         "nav": "department" if principal.department_scope else "board",
         "manual_levels": manual_levels(principal, alert.level, alert.status),
@@ -259,7 +285,6 @@ async def alert_action(
         session.commit()
     except ValidationError as exc:
         session.rollback()
-        fields = "、".join(str(e["loc"][-1]) for e in exc.errors() if e.get("loc"))
         return alert_page_response(
             request,
             state,
@@ -268,7 +293,8 @@ async def alert_action(
             alert_id,
             now,
             status_code=422,
-            error=f"无法{ACTION_LABELS[action]}：请填写完整（{fields}）",
+            error=f"无法{ACTION_LABELS[action]}：请填写完整。"
+            + describe(exc.errors(), ACTION_FIELD_LABELS.get(action)),
         )
     except ProblemError as exc:
         session.rollback()

@@ -86,6 +86,7 @@ def department_context(
         "department_name": queue.department_name,
         "fragment_url": "/department/items" + (f"?{query}" if query else ""),
         "return_to": "/department" + (f"?{query}" if query else ""),
+        "is_duty_office": target == directory.duty_office().id,
     }
 
 

@@ -13,16 +13,25 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from api.auth.roles import ROLE_LABELS
+from api.console.labels import (
+    EMOTION_LABELS,
+    PROBLEM_KIND_LABELS,
+    SENTIMENT_LABELS,
+    SOURCE_KIND_LABELS,
+    SOURCE_TYPE_LABELS,
+    ConsoleLabels,
+    codes_on_hover,
+    duration_label,
+)
+from api.console.search_form import highlight
 from yuqing.clock import CN_TZ
 from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, RELEASE_KINDS, SPEAKER_ROLES, STATUS_LABELS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 SEVERITY_CLASS = {"特别重大": "sev-4", "重大": "sev-3", "较大": "sev-2", "一般": "sev-1"}
-SENTIMENT_LABELS = {"negative": "负面", "neutral": "中性", "positive": "正面"}
-TASK_LABELS = {"relevance": "相关性", "category": "分类", "sentiment": "情感"}
-LABEL_VALUE_LABELS = {"relevant": "相关", "irrelevant": "不相关", **SENTIMENT_LABELS}
-SOURCE_KIND_LABELS = {"news": "新闻", "gov": "政务", "forum": "论坛", "social": "社交媒体"}
+TASK_LABELS = {"relevance": "相关性", "category": "分类", "sentiment": "情感", "emotion": "情绪"}
+LABEL_VALUE_LABELS = {"relevant": "相关", "irrelevant": "不相关", **SENTIMENT_LABELS, **EMOTION_LABELS}
 
 
 def cn_time(value: datetime | str | None, fmt: str = "%m-%d %H:%M") -> str:
@@ -65,6 +74,7 @@ def http_url(value: object) -> str | None:
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters.update(cn_time=cn_time, iso=iso, duration=duration, http_url=http_url)
+templates.env.filters.update(within=duration_label, highlight=highlight, codes_on_hover=codes_on_hover)
 templates.env.globals.update(
     ROLE_LABELS=ROLE_LABELS,
     SEVERITY_CLASS=SEVERITY_CLASS,
@@ -77,6 +87,9 @@ templates.env.globals.update(
     ACTION_LABELS=ACTION_LABELS,
     RELEASE_KINDS=RELEASE_KINDS,
     SPEAKER_ROLES=SPEAKER_ROLES,
+    EMOTION_LABELS=EMOTION_LABELS,
+    SOURCE_TYPE_LABELS=SOURCE_TYPE_LABELS,
+    PROBLEM_KIND_LABELS=PROBLEM_KIND_LABELS,
 )
 
 
@@ -89,6 +102,7 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     ctx = {"csrf_token": request.state.session.csrf, "user": getattr(request.state, "principal", None)}
+    ctx["L"] = ConsoleLabels(getattr(request.app.state, "yuqing", None))  # labels for codes (labels.py)
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from starlette.responses import Response
@@ -13,7 +13,9 @@ from starlette.responses import Response
 from api.auth.login import attempt_login
 from api.auth.roles import Role
 from api.auth.sessions import SessionData
-from api.console.render import SENTIMENT_LABELS, cn_time, render
+from api.console.labels import ConsoleLabels
+from api.console.render import cn_time, render
+from api.console.search_form import SearchFormError, highlight_terms, search_form
 from api.deps import DB, Now, Principal, State, browser_session, console_user
 from api.problems import ProblemError
 from api.routes.auth import client_ip, end_browser_session, start_session
@@ -116,12 +118,14 @@ def _with(params: SearchParams, **changes: object) -> str:
     if values.get("sort") == "relevance":
         values.pop("sort")
     for key in ("start", "end"):
-        if key in values:
+        if key in values and not isinstance(values[key], str):
             values[key] = values[key].isoformat()  # type: ignore[union-attr]
     return "/search?" + urlencode(values, doseq=True)
 
 
-def _facet_groups(params: SearchParams, facets: dict[str, list]) -> list[dict[str, object]]:
+def _facet_groups(
+    params: SearchParams, facets: dict[str, list], labels: ConsoleLabels, dates: dict[str, str | None]
+) -> list[dict[str, object]]:
     groups = []
     for name, label in FACET_LABELS.items():
         param = FACET_PARAMS.get(name)
@@ -132,9 +136,14 @@ def _facet_groups(params: SearchParams, facets: dict[str, list]) -> list[dict[st
             if param:
                 chosen = list(getattr(params, param) or [])
                 chosen = [v for v in chosen if v != bucket.value] if active else [*chosen, bucket.value]
-                href = _with(params, **{param: chosen, "page": 1})
-            shown = SENTIMENT_LABELS.get(bucket.value, bucket.value) if name == "sentiment" else bucket.value
-            buckets.append({"label": shown, "count": bucket.count, "href": href, "active": active})
+                href = _with(params, **{param: chosen, "page": 1}, **dates)
+            buckets.append({
+                "label": labels.facet(name, bucket.value),
+                "title": labels.facet_title(name, bucket.value),
+                "count": bucket.count,
+                "href": href,
+                "active": active,
+            })
         groups.append({"label": label, "buckets": buckets})
     return groups
 
@@ -143,14 +152,20 @@ def _facet_groups(params: SearchParams, facets: dict[str, list]) -> list[dict[st
 def search_page(
     request: Request,
     state: State,
-    params: Annotated[SearchParams, Depends()],
     principal: Principal = console_user("search"),
 ) -> Response:
+    try:
+        form = search_form(request.query_params)
+    except SearchFormError as exc:
+        context = {"nav": "search", "params": SearchParams(q=exc.q), "start_date": "", "end_date": "",
+                   "error": exc.detail}
+        return render(request, "search.html", context, status_code=422)
+    params = form.params
     context: dict[str, object] = {
         "nav": "search",
         "params": params,
-        "start_date": params.start.date().isoformat() if params.start else "",
-        "end_date": params.end.date().isoformat() if params.end else "",
+        "start_date": form.start_date,
+        "end_date": form.end_date,
     }
     try:
         result = run_search(state, params)
@@ -158,13 +173,18 @@ def search_page(
         return render(request, "search.html", {**context, "error": exc.detail}, status_code=exc.status)
     context.update(
         result=result,
-        facet_groups=_facet_groups(params, result.facets),
+        highlight_terms=highlight_terms(params.q),
+        facet_groups=_facet_groups(params, result.facets, ConsoleLabels(state), form.dates),
         histogram={
             "labels": [cn_time(b.start, "%m-%d") for b in result.histogram],
             "values": [b.count for b in result.histogram],
         },
-        prev_href=_with(params, page=params.page - 1) if params.page > 1 else None,
-        next_href=_with(params, page=params.page + 1) if params.page * params.size < result.total else None,
+        prev_href=_with(params, page=params.page - 1, **form.dates) if params.page > 1 else None,
+        next_href=(
+            _with(params, page=params.page + 1, **form.dates)
+            if params.page * params.size < result.total
+            else None
+        ),
     )
     return render(request, "search.html", context)
 

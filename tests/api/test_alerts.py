@@ -266,7 +266,7 @@ def test_console_offers_a_department_hand_back_instead_of_reassign(
     csrf = login(client, "dept_a")
     page = client.get(f"/alerts/{alerts['a']}").text
     assert 'data-action="return"' in page and 'data-action="reassign"' not in page
-    assert 'placeholder="退回理由（必填：为何不属本部门）"' in page
+    assert '<label class="field">退回理由<input type="text" name="reason" required' in page
     forged = client.post(
         f"/alerts/{alerts['a']}/actions/reassign",
         data={"department_id": DEPT_B, "reason": "x", "csrf_token": csrf},
@@ -277,6 +277,7 @@ def test_console_offers_a_department_hand_back_instead_of_reassign(
         f"/alerts/{alerts['a']}/actions/return", data={"csrf_token": csrf}, follow_redirects=False
     )
     assert empty.status_code == 422 and "请填写完整" in empty.text
+    assert "「退回理由」必须填写" in empty.text  # the field named in Chinese, no validation dump
     done = client.post(
         f"/alerts/{alerts['a']}/actions/return",
         data={"reason": "非本部门职责", "csrf_token": csrf},
@@ -285,6 +286,7 @@ def test_console_offers_a_department_hand_back_instead_of_reassign(
     assert done.status_code == 303 and done.headers["location"] == "/department?done=return"
     queue = client.get(done.headers["location"]).text
     assert "已退回值班室" in queue and "本部门当前没有待处置的预警" in queue
+    assert "属地管理、分级负责、谁主管谁负责" in queue, "an empty queue says how cases arrive here"
     client.post("/logout", data={"csrf_token": csrf})
     login(client, "duty")
     page = client.get(f"/alerts/{alerts['a']}").text
