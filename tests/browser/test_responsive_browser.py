@@ -151,3 +151,17 @@ def test_wide_navigation_shows_every_link(page: Any, console: Console) -> None:
     log_in(page, console, "admin")
     assert not page.locator(".nav-toggle").is_visible()
     assert page.locator("#main-nav a", has_text="用户管理").is_visible()
+
+
+def test_the_check_finds_an_element_past_the_viewport(page: Any, console: Console) -> None:
+    """The overflow check itself: a 600 px wide block on a 390 px page is reported, by name."""
+    page.set_viewport_size(PHONE)
+    log_in(page, console, "admin")
+    assert not page.evaluate(OVERFLOW_JS)["offenders"]
+    page.evaluate(
+        "() => { const d = document.createElement('div'); d.className = 'too-wide'; d.textContent = '过宽';"
+        " d.style.width = '600px'; document.querySelector('main').appendChild(d); }"
+    )
+    found = page.evaluate(OVERFLOW_JS)
+    assert found["scrollWidth"] > PHONE["width"]
+    assert any(o.startswith("div.too-wide «过宽»") for o in found["offenders"]), found["offenders"]
