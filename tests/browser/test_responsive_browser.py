@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from console_harness import Console, screenshot
-from factories import PASSWORD, act
+from factories import PASSWORD, act, seed_incident
 
 from yuqing.clock import SystemClock
 from yuqing.storage import SearchQuery
@@ -66,7 +66,8 @@ def log_in(page: Any, console: Console, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def ids(console: Console) -> dict[str, Any]:
-    """An 安庆 case with posts, its first 权威信息 and a 发布会 recorded; a post to open."""
+    """An 安庆 case with posts, its first 权威信息 and a 发布会 recorded; an incident without an alert; a post
+    to open."""
     hits = console.store.search(SearchQuery(text="排污", size=10)).hits
     post_ids = [h.post["id"] for h in hits]
     alert_id = console.seed_major_incident(
@@ -80,13 +81,19 @@ def ids(console: Console) -> dict[str, Any]:
     act(console.db, "ack", alert_id, now - timedelta(minutes=40))
     act(console.db, "info", alert_id, now - timedelta(minutes=25))
     act(console.db, "press", alert_id, now - timedelta(minutes=10))
-    return {"alert": alert_id, "post": post_ids[0]}
+    quiet = seed_incident(  # an incident the rules did not alert on: its own page, 人工研判 form included
+        console.worker, console.db, incident_id="inc-quiet-phone", title="安庆 小区 夜间 施工 噪音 扰民 投诉",
+        place=("安庆市", "3408"), first_seen=now - timedelta(hours=1), level=None, post_ids=post_ids[:2],
+    )
+    assert quiet is None
+    return {"alert": alert_id, "post": post_ids[0], "incident": "inc-quiet-phone"}
 
 
 PAGES = [
     ("board", "admin", "/board"),
     ("alert", "admin", "/alerts/{alert}"),
     ("incidents", "admin", "/incidents"),
+    ("incident", "admin", "/incidents/{incident}"),
     ("leader", "leader", "/leader"),
     ("department", "dept_a", "/department"),
     ("search", "analyst", "/search?q=排污"),
