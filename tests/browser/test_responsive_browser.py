@@ -1,7 +1,7 @@
-"""Every logged-in page on a 390×844 phone and a 1920×1080 screen: no element reaches past the viewport's
-width (a wide table may scroll inside its own container, the page itself never scrolls sideways), and on
-the phone the navigation is a menu behind one button. A screenshot of each page at each size is kept
-under test-artifacts/browser/."""
+"""Every logged-in page on a 390×844 phone, an 800 px tablet and a 1920×1080 screen: no element reaches
+past the viewport's width (a wide table may scroll inside its own container, the page itself never
+scrolls sideways), and on the phone the navigation is a menu behind one button. A screenshot of each
+page at each size is kept under test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from yuqing.storage import SearchQuery
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 800, "height": 1280}
 WALL = {"width": 1920, "height": 1080}
+SIZES = {"390": PHONE, "800": TABLET, "1920": WALL}
 
 # Elements whose box reaches outside the viewport, unless an ancestor clips or scrolls them (then that
 # ancestor is checked in its own right); hidden and zero-sized elements do not count.
@@ -111,12 +113,12 @@ def assert_fits(page: Any, what: str) -> None:
     assert not found["offenders"], f"{what}: elements past the viewport: {found['offenders']}"
 
 
-@pytest.mark.parametrize("size", ["390", "1920"])
+@pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize(("what", "user", "path"), PAGES, ids=[p[0] for p in PAGES])
 def test_page_fits_the_viewport(
     page: Any, console: Console, ids: dict[str, Any], what: str, user: str, path: str, size: str
 ) -> None:
-    page.set_viewport_size(PHONE if size == "390" else WALL)
+    page.set_viewport_size(SIZES[size])
     log_in(page, console, user)
     page.goto(console.url + path.format(**ids))
     page.wait_for_load_state("networkidle")
