@@ -16,6 +16,14 @@ from alerting import service
 from alerting.models import Alert
 from api.deps import AppState, Principal
 from api.effect_review import EffectReview, review
+from api.incident_insights import (
+    KeywordCount,
+    PlaceCount,
+    SourceShare,
+    place_counts,
+    source_split,
+    top_keywords,
+)
 from api.problems import ProblemError
 from api.schemas import PostOut
 from yuqing.db.models import IncidentPost, IncidentRow
@@ -69,6 +77,9 @@ class IncidentDetail(BaseModel):
     effect: EffectReview | None = None
     similar: list[IncidentOut]
     merged: list[IncidentOut]
+    sources: list[SourceShare] = []
+    keywords: list[KeywordCount] = []
+    places: list[PlaceCount] = []
 
 
 def _alerts_for(session: Session, incident_id: str, now: datetime) -> list[service.AlertDetail]:
@@ -91,7 +102,12 @@ def visible_incident(session: Session, incident_id: str, principal: Principal) -
     return row
 
 
-def _timeline(state: AppState, session: Session, incident_id: str) -> list[PostOut]:
+def _posts_of(docs: list[dict[str, Any]]) -> list[PostOut]:
+    return sorted((PostOut.from_store(d) for d in docs), key=lambda p: p.posted_at)
+
+
+def _timeline_docs(state: AppState, session: Session, incident_id: str) -> list[dict[str, Any]]:
+    """The stored posts of the incident (the latest ``MAX_EFFECT_POSTS`` to join it)."""
     post_ids = session.scalars(
         select(IncidentPost.post_id)
         .where(IncidentPost.incident_id == incident_id)
@@ -101,11 +117,9 @@ def _timeline(state: AppState, session: Session, incident_id: str) -> list[PostO
     if not post_ids:
         return []
     try:
-        docs = state.store.get(list(post_ids))
+        return state.store.get(list(post_ids))
     except StoreError as exc:
         raise ProblemError(503, "search-unavailable", f"检索服务不可用：{exc}") from None
-    posts = [PostOut.from_store(d) for d in docs]
-    return sorted(posts, key=lambda p: p.posted_at)
 
 
 def bucket_width(posts: list[PostOut]) -> timedelta:
@@ -173,9 +187,10 @@ def incident_detail(state: AppState, session: Session, row: IncidentRow, *, now:
         merged_ids = session.scalars(select(Alert.id).where(Alert.merged_into_id == current.id)).all()
         merged_alerts = [service.get_alert(session, alert_id=i, now=now) for i in merged_ids]
     try:
-        posts, posts_error = _timeline(state, session, row.id), None
+        docs, posts_error = _timeline_docs(state, session, row.id), None
     except ProblemError as exc:  # the store is down: the incident and its alert are still worth showing
-        posts, posts_error = [], exc.detail
+        docs, posts_error = [], exc.detail
+    posts = _posts_of(docs)
     merged_rows = session.scalars(
         select(IncidentRow).where(
             or_(IncidentRow.merged_into == row.id, IncidentRow.id == (row.merged_into or ""))
@@ -195,4 +210,7 @@ def incident_detail(state: AppState, session: Session, row: IncidentRow, *, now:
         ),
         similar=_similar(session, row),
         merged=[IncidentOut.of(m) for m in merged_rows],
+        sources=source_split(posts),
+        keywords=top_keywords(docs),
+        places=place_counts(posts, row.locations or []),
     )

@@ -16,8 +16,9 @@ from alerting.state import FINAL, OPEN, Action, can
 from api import alert_actions as actions
 from api.console import board_views as board
 from api.console.department_picker import department_picker
+from api.console.incident_charts import source_chart, trend_charts
 from api.console.labels import ConsoleLabels
-from api.console.render import cn_time, render
+from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
 from api.field_errors import describe
@@ -183,8 +184,6 @@ def incident_context(
                 "effect": None}
     detail = incident_detail(state, session, row, now=now)
     series = detail.series
-    spans_days = bool(series) and series[0].start.date() != series[-1].start.date()
-    labels = [cn_time(p.start, "%m-%d %H:%M" if spans_days else "%H:%M") for p in series]
     return {
         "incident": detail.incident,
         "posts_error": detail.posts_error,
@@ -194,15 +193,11 @@ def incident_context(
         "merged": detail.merged,
         "merged_alerts": detail.merged_alerts,
         "effect": detail.effect,
-        "heat_chart": {
-            "labels": labels,
-            "posts": [p.posts for p in series],
-            "heat": [round(p.heat, 1) for p in series],
-        },
-        "sentiment_chart": {
-            "labels": labels,
-            **{k: [getattr(p, k) for p in series] for k in ("negative", "neutral", "positive")},
-        },
+        **trend_charts(detail),
+        "sources": detail.sources,
+        "source_chart": source_chart(detail),
+        "keywords": detail.keywords,
+        "places": detail.places,
     }
 
 
