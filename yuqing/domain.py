@@ -58,6 +58,7 @@ INCIDENT_KINDS: dict[str, IncidentKindDef] = {
     "opinion": IncidentKindDef("政务舆情"),
     "message": IncidentKindDef("留言咨询", ("message_reply",)),
     "policy": IncidentKindDef("政策文件", ("policy_interpretation",)),
+    "key_policy": IncidentKindDef("重要政策", ("reprint",)),  # a central / provincial key policy: 转载
 }
 IncidentKind = Literal[tuple(INCIDENT_KINDS)]  # type: ignore[valid-type]
 INCIDENT_KIND_LABELS: dict[str, str] = {k: d.label for k, d in INCIDENT_KINDS.items()}
@@ -155,3 +156,10 @@ ReleaseKind = Literal[tuple(RELEASE_KINDS)]  # type: ignore[valid-type]
 
 SPEAKER_ROLES: dict[str, str] = {"spokesperson": "新闻发言人", "principal": "主要负责人"}
 SpeakerRole = Literal[tuple(SPEAKER_ROLES)]  # type: ignore[valid-type]
+
+# --- the policy register (alerting.policies_register) ----------------------------------------------------
+
+# who issued a policy: a local policy needs its 解读 (policy_interpretation), a central or provincial key
+# policy its 转载 on the portal (reprint)
+POLICY_LEVELS: dict[str, str] = {"central": "中央", "provincial": "省级", "local": "本地"}
+PolicyLevel = Literal[tuple(POLICY_LEVELS)]  # type: ignore[valid-type]

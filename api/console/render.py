@@ -23,6 +23,7 @@ SENTIMENT_LABELS = {"negative": "负面", "neutral": "中性", "positive": "正�
 TASK_LABELS = {"relevance": "相关性", "category": "分类", "sentiment": "情感"}
 LABEL_VALUE_LABELS = {"relevant": "相关", "irrelevant": "不相关", **SENTIMENT_LABELS}
 SOURCE_KIND_LABELS = {"news": "新闻", "gov": "政务", "forum": "论坛", "social": "社交媒体"}
+SOURCE_KIND_LABELS["policy"] = "政策文件"  # a 政策文件 page (the policy register)
 
 
 def cn_time(value: datetime | str | None, fmt: str = "%m-%d %H:%M") -> str:
