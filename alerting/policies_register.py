@@ -252,6 +252,7 @@ class PolicyView:
     status: str | None
     status_label: str | None
     department: str | None
+    department_id: str | None
 
     def as_json(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -286,6 +287,7 @@ def list_policies(session: Session, *, limit: int = 200) -> list[PolicyView]:
             status=alert.status if alert else None,
             status_label=STATUS_LABELS.get(alert.status) if alert else None,
             department=alert.department_name if alert else None,
+            department_id=alert.department_id if alert else None,
         ))
     return out
 
