@@ -70,3 +70,18 @@ def test_bad_input_is_a_4xx_with_the_reason_and_registers_nothing(
     login(client, "dept_a")
     assert _post(client, title="T", url="https://a.example/1",
                  published_at=clock.now().isoformat()).status_code == 403
+
+
+def test_the_console_page_lists_the_register_with_its_cases_and_problems(client: TestClient,
+                                                                         clock: FakeClock) -> None:
+    login(client, "duty")
+    published = (clock.now() - timedelta(hours=1)).astimezone(CN_TZ)
+    created = _post(client, title="安庆市生态环境局关于秸秆禁烧的通告", url="https://www.aq.example/zc/1.html",
+                    published_at=published.isoformat(), issuer="安庆市生态环境局").json()
+    page = client.get("/policies")
+    assert page.status_code == 200
+    assert "安庆市生态环境局关于秸秆禁烧的通告" in page.text
+    assert "政策解读" in page.text and "计时中" in page.text
+    assert f'href="/alerts/{created["policy"]["alert_id"]}"' in page.text
+    alert_page = client.get(f"/alerts/{created['policy']['alert_id']}")
+    assert alert_page.status_code == 200 and "政策解读" in alert_page.text
