@@ -8,7 +8,9 @@ again changes nothing. What each policy needs (yuqing.domain ``DEADLINES``, time
   ``policy``, deadline ``policy_interpretation``), with the issuing department when the directory lists it;
 - a **central or provincial key policy** (中央/省级重要政策) needs 转载 on the portal within 24 hours of its
   publication: a 转载 case (incident kind ``key_policy``, deadline ``reprint``) for the portal's operator;
-- a central or provincial policy that is not key is kept in the register without a case.
+- a central or provincial policy that is not key is kept in the register without a case, and so is a
+  crawled policy published more than 30 days before it was first seen (a 政策文件 page lists old policies
+  too; their clocks ran out before anyone could see them) — with that said in its problem.
 
 A case is an alert like any other (alerting.intake.create_alert): a department by 属地管理 and 谁主管谁负责,
 its clock from the publication, reminders and escalation, evidence links (recording the 解读 or 转载 as
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -45,6 +47,7 @@ from yuqing.schemas import Location
 REGISTER_RULE = "policy_register"  # the alert's matched rule: opened by the register, not by a rule
 CASE_LEVEL = "一般"  # a policy case has no emergency level of its own; a duty officer may raise it
 PORTAL_DEPARTMENT_TYPE = "政府办公室"  # runs the portal (转载); absent from a directory: its duty office
+BACKLOG = timedelta(days=30)  # a crawled policy older than this when first seen opens no case
 _CENTRAL_WORDS = ("国务院", "中共中央", "全国人民代表大会", "全国人大", "中央")
 _PROVINCIAL_WORDS = ("省", "自治区")
 _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")  # their 市 is a provincial-level government
@@ -161,6 +164,12 @@ def register_policy(
     assert entry.level is not None
     key = entry.key if entry.key is not None else entry.level != "local"
     kind = deadline_for(entry.level, key)
+    if kind and not strict and entry.published_at and now - entry.published_at > BACKLOG:
+        # an old policy on a page crawled for the first time: its clock ran out long before we could
+        # see it, so it is registered without a case instead of opening a breached one (by hand it opens)
+        problems.append(f"发布于 {_cn(entry.published_at)}，首次抓取时已超过 {BACKLOG.days} 天："
+                        "仅登记，不计时")
+        kind = None
     issuing = next((d for d in ctx.directory.departments if entry.issuer and d.name == entry.issuer.strip()),
                    None)
     region = entry.region or (issuing.region if issuing else None) or ctx.directory.config.home_region

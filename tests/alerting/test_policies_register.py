@@ -181,3 +181,18 @@ def test_the_reprint_link_meets_the_clock_and_a_late_one_counts_as_late_in_asses
     assert views[on_time].deadline_state == "met"
     reprint = next(k for k in report.overall.deadlines if k.kind == "reprint")
     assert (reprint.total, reprint.on_time, reprint.late) == (2, 1, 1)
+
+
+def test_an_old_policy_on_a_crawled_page_is_kept_without_a_breached_case_but_opens_one_by_hand(
+    db, register
+) -> None:
+    old = NOW - timedelta(days=90)
+    crawled = register(PolicyEntry(title="南阳市旧政策", url="https://www.nanyang.example/zc/old.html",
+                                   published_at=old, level="local", source_id="nanyang-policy"), strict=False)
+    assert crawled[0] == "kept" and crawled[2] is None
+    with db.session() as s:
+        view = next(v for v in list_policies(s) if v.id == crawled[1])
+    assert "超过 30 天" in view.problem and view.deadline is None
+    by_hand = register(PolicyEntry(title="南阳市另一旧政策", url="https://www.nanyang.example/zc/old2.html",
+                                   published_at=old, level="local"))
+    assert by_hand[0] == "created" and by_hand[2] is not None
