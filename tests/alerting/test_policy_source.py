@@ -123,3 +123,25 @@ def test_a_policy_page_without_a_usable_address_is_dead_lettered_with_the_reason
     letters = consumer.poll(timeout=0.5, max_records=10)
     consumer.close()
     assert letters and "不是 http(s) 地址" in letters[0].value.decode("utf-8")
+
+
+def test_the_incidents_stage_leaves_policy_pages_out_of_opinion_incidents(db, bus: Bus) -> None:
+    from nlp.incidents_worker import IncidentsWorker
+    from yuqing.schemas import Location, Tags
+
+    clock = FakeClock(utcnow())
+    tags = Tags(relevant=True, category="劳动和社会保障", locations=[Location(name="南阳市", code="4113")])
+    producer = bus.producer()
+    for n, kind in enumerate(("policy", "policy", "news", "news")):
+        post = EnrichedPost(
+            id=f"p{n}", source_id=f"src-{kind}", source_kind=kind, url=f"https://a.example/{n}",
+            title="河南省进一步稳就业若干政策措施 失业保险 以工代赈", content="稳就业 补贴 高校毕业生",
+            tokens=["河南省", "稳就业", "政策措施", "失业保险", "以工代赈", "补贴", "高校毕业生"],
+            published_at=clock.now(), fetched_at=clock.now(), tags=tags)
+        producer.send(Topics.ENRICHED_POSTS, post, key=post.id)
+    producer.close()
+    worker = IncidentsWorker(bus, db, clock=clock)
+    worker.run(max_idle_polls=2)
+    members = set(worker.tracker.post_cluster)
+    assert not {"p0", "p1"} & members, "a policy page never joins a 舆情 incident"
+    assert {"p2", "p3"} <= members
