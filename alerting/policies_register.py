@@ -212,6 +212,7 @@ def _open_case(
         department_type, incident_kind = issuer_type or entry.department_type, "policy"
         why = "本地政策文件，须 3 个工作日内发布解读"
     region = row.region_code or ctx.directory.config.home_region
+    place = ctx.directory.config.regions.get(region) or region
     incident = IncidentRow(
         id=f"policy-{row.url_key[:24]}",
         title=row.title,
@@ -222,7 +223,7 @@ def _open_case(
         department_type=department_type,
         severity=None,
         severity_triggers=[],
-        locations=[Location(name=ctx.directory.region_name(region), code=region).model_dump()],
+        locations=[Location(name=place, code=region).model_dump()],
         location_code=region,
         post_count=1 if entry.source_id else 0,
         source_count=1 if entry.source_id else 0,

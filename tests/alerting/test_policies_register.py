@@ -67,6 +67,7 @@ def test_a_local_policy_opens_an_interpretation_case_with_the_issuing_department
         alert = s.get(Alert, alert_id)
         incident = s.get(IncidentRow, alert.incident_id)
         assert alert.incident_kind == "policy" and incident.kind == "policy"
+        assert (incident.locations[0]["name"], incident.location_code) == ("南阳市", "4113")
         assert alert.department_name == "南阳市教育局" and "教育局" in alert.assignment_reason
         assert alert.first_seen == published
     deadlines = _deadlines(db, alert_id)
