@@ -118,8 +118,10 @@ def departments_list(
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to the main app."""
+    from alerting.policies_cli import policies_app
     from alerting.rules_cli import rules_app
 
     app.command("deadline")(deadline)
     app.add_typer(departments_app, name="departments")
     app.add_typer(rules_app, name="rules")
+    app.add_typer(policies_app, name="policies")

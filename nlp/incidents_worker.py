@@ -113,6 +113,8 @@ class IncidentsWorker(Worker):
         post = self._ready.pop((message.topic, message.partition, message.offset), None)
         if post is None:
             post = EnrichedPost.model_validate_json(message.value)
+        if post.source_kind == "policy":
+            return None  # a policy document is not 舆情: the policies stage registers it (政策解读 / 转载)
         if post.id not in self.tracker.post_cluster and post.tags.relevant and self._is_closed(post.id):
             return None  # counted already, in an incident that has gone quiet since
         change = self.tracker.add(post)

@@ -124,6 +124,17 @@ def run_demo(tmp_path: Path, engines: dict[str, str]) -> None:
         # 属地管理: a 封丘 department answers, from the directory the demo imported
         assert "封丘" in (major["department_name"] or ""), major
         assert len(client.get("/api/departments").json()) > 10
+        # the sample 政策文件 page (source kind policy): a 政策解读 case and a key-policy 转载 case
+        cases: dict[str, dict] = {}
+        while time.monotonic() < deadline + 150 and len(cases) < 2:
+            items = client.get("/api/alerts", params={"limit": 100}).json()["items"]
+            cases = {a["next_due_kind"]: a for a in items
+                     if a["next_due_kind"] in ("policy_interpretation", "reprint")}
+            if len(cases) < 2:
+                time.sleep(2)
+        assert set(cases) == {"policy_interpretation", "reprint"}, "no policy cases from the sample page"
+        assert cases["policy_interpretation"]["department_name"] == "南阳市教育局"
+        assert "稳就业" in cases["reprint"]["title"]
     finally:
         demo.send_signal(signal.SIGTERM)
         try:

@@ -61,6 +61,7 @@ INCIDENT_KINDS: dict[str, IncidentKindDef] = {
     "opinion": IncidentKindDef("政务舆情"),
     "message": IncidentKindDef("留言咨询", ("message_reply",)),
     "policy": IncidentKindDef("政策文件", ("policy_interpretation",)),
+    "key_policy": IncidentKindDef("重要政策", ("reprint",)),  # a central / provincial key policy: 转载
 }
 if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
     IncidentKind = str
@@ -170,3 +171,13 @@ if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, m
     SpeakerRole = str
 else:
     SpeakerRole = Literal[tuple(SPEAKER_ROLES)]
+
+# --- the policy register (alerting.policies_register) ----------------------------------------------------
+
+# who issued a policy: a local policy needs its 解读 (policy_interpretation), a central or provincial key
+# policy its 转载 on the portal (reprint)
+POLICY_LEVELS: dict[str, str] = {"central": "中央", "provincial": "省级", "local": "本地"}
+if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
+    PolicyLevel = str
+else:
+    PolicyLevel = Literal[tuple(POLICY_LEVELS)]

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from yuqing.domain import IncidentKind
 
-SourceKind = Literal["news", "gov", "forum", "social"]
+SourceKind = Literal["news", "gov", "forum", "social", "policy"]
 SentimentLabel = Literal["negative", "neutral", "positive"]
 SeverityLevel = Literal["一般", "较大", "重大", "特别重大"]
 SEVERITY_ORDER: tuple[SeverityLevel, ...] = ("一般", "较大", "重大", "特别重大")

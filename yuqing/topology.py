@@ -36,6 +36,8 @@ STAGES: dict[str, Stage] = {
               "near-duplicate detection and online clustering of posts into ranked incidents"),
         Stage("alerting", "alerting.worker:run", (Topics.INCIDENTS,), (),
               "alert rules, deadlines, departments, escalations and notifications"),
+        Stage("policies", "alerting.policy_worker:run", (Topics.ENRICHED_POSTS,), (),
+              "the policy register: pages of policy sources open 政策解读 / 转载 cases"),
         Stage("api", "api.server:run", (), (), "REST API and the console"),
     )
 }

@@ -29,3 +29,7 @@ for module in (
     performance_views,
 ):
     router.include_router(module.router)
+
+from api.console import policy_views  # noqa: E402  (the policy register)
+
+router.include_router(policy_views.router)

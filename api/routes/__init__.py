@@ -23,3 +23,7 @@ api_router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
 for module in (health, auth, alerts, notifications, incidents, search, labels, overview, sources, users):
     api_router.include_router(module.router)
 api_router.include_router(performance.router)
+
+from api.routes import policies  # noqa: E402  (the policy register)
+
+api_router.include_router(policies.router)

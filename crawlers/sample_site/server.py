@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from crawlers.sample_site import policy_pages
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 REPLAY_FILE = DATA / "fengqiu_explosion_replay.jsonl"
@@ -109,6 +111,7 @@ class SampleSite:
                 )
             ),
             "/api/posts": self.api_posts,
+            "/zwgk/zcwj/list.html": self.policy_list,
             "/_control/bump": self.bump,
             "/_control/reset": self.reset,
             "/bad/list.html": lambda q: self.html(self.page("bad_list.html")),
@@ -136,6 +139,7 @@ class SampleSite:
             ("/forum/thread/", self.forum_thread),
             ("/status/", self.status),
             ("/bad/item/", self.bad_item),
+            ("/zwgk/zcwj/", self.policy_detail),
         ):
             if (path.startswith(prefix) and path.endswith(".html")) or (
                 path.startswith(prefix) and prefix == "/status/"
@@ -189,6 +193,14 @@ class SampleSite:
                 view = {**item, "paras": _paras(item["body"]), "pub_cn": f"{when:%Y年%m月%d日 %H:%M}"}
                 return self.html(self.page("news_article.html", site=self.state.news["site"], item=view))
         return None
+
+    # --- 政策文件 (the policy register's sample source) ---------------------------------------------
+    def policy_list(self, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+        return self.html(self.page("policy_list.html", **policy_pages.list_context()))
+
+    def policy_detail(self, policy_id: str) -> tuple[int, str, bytes] | None:
+        context = policy_pages.detail_context(policy_id)
+        return None if context is None else self.html(self.page("policy_detail.html", **context))
 
     # --- boards -------------------------------------------------------------------------------
     def _with_counts(self, m: dict[str, Any]) -> dict[str, Any]:

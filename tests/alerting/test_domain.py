@@ -38,7 +38,7 @@ def test_statuses_actions_and_incident_kinds_have_one_label_each() -> None:
         assert action.value in domain.ACTION_LABELS
     assert set(Incident.model_fields["kind"].annotation.__args__) == set(domain.INCIDENT_KINDS)
     assert Policies().applies.incident_kinds == {
-        "message": ["message_reply"], "policy": ["policy_interpretation"]
+        "message": ["message_reply"], "policy": ["policy_interpretation"], "key_policy": ["reprint"]
     }
 
 

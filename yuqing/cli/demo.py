@@ -25,6 +25,7 @@ import typer
 from yuqing.settings import Settings
 
 PIPELINE_STAGES = ("crawler", "nlp", "indexer", "incidents", "alerting")
+PIPELINE_STAGES += ("policies",)  # the policy register (alerting.policy_worker)
 
 
 @dataclass

@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "crawlers.models",
     "alerting.directory_models",
     "alerting.models",
+    "alerting.policy_models",
     "nlp.incident_state",
     "api.models",
 )
