@@ -85,7 +85,7 @@ BOARD_VIEWS: dict[str, str] = {
     "supervised": STATUS_LABELS["supervised"],
     "major": "重大及以上",
     "recent": "最近新增",
-    "closed": "已关闭",
+    "closed": STATUS_LABELS["closed"],
 }
 
 

@@ -32,7 +32,9 @@ EMOTION_LABELS = {
     "disgust": "厌恶",
     "like": "喜爱",
 }
-SOURCE_KIND_LABELS = {"news": "新闻", "gov": "政务", "forum": "论坛", "social": "社交媒体", "policy": "政策文件"}
+SOURCE_KIND_LABELS = {
+    "news": "新闻", "gov": "政务", "forum": "论坛", "social": "社交媒体", "policy": "政策文件",
+}
 SOURCE_TYPE_LABELS = {"rss": "RSS 订阅", "html": "网页", "json_api": "数据接口", "replay": "演练回放"}
 PROBLEM_KIND_LABELS = {
     "connection": "连接失败",

@@ -187,7 +187,7 @@ def test_closed_view_finds_a_closed_alert(page: Any, console: Console, cases: di
                       channel="console", now=now)
     log_in(page, console, "duty")
     assert page.locator(f"#board tr[data-alert-id='{alert_id}']").count() == 0  # gone from the open board
-    page.click("nav.tabs a:has-text('已关闭')")
+    page.click("nav.tabs a:has-text('已办结')")
     page.wait_for_url(re.compile(r".*/board\?view=closed$"))
     row = page.locator(f"#board tr[data-alert-id='{alert_id}']")
     assert "合肥 公交 停运" in row.locator(".alert-title").inner_text()

@@ -109,7 +109,8 @@ PAGES = [
 
 def assert_fits(page: Any, what: str) -> None:
     found = page.evaluate(OVERFLOW_JS)
-    assert found["scrollWidth"] <= found["width"], f"{what}: the page is {found['scrollWidth']} px wide ({found['offenders']})"
+    wide = f"{what}: the page is {found['scrollWidth']} px wide ({found['offenders']})"
+    assert found["scrollWidth"] <= found["width"], wide
     assert not found["offenders"], f"{what}: elements past the viewport: {found['offenders']}"
 
 
