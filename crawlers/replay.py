@@ -1,9 +1,10 @@
 """Replay sources: a JSON-lines file of posts played back with their original spacing at ``speed``.
 
 Each line: ``url``, ``title``, ``content``, ``author``, ``published_at`` (ISO-8601), ``counts`` and
-optionally ``seen_at`` (when this snapshot was observed; a later line with the same URL and higher counts
-becomes an update). Lines come out when ``(seen_at - first seen_at) / speed`` has passed since the replay
-started; with ``rebase_time`` their times are moved so the event starts when the replay started.
+optionally ``seen_at`` (when this snapshot was observed; a later line with the same URL and higher counts,
+or with a ``reply`` — ``{text, department, replied_at}``, a 留言's official reply — becomes an update).
+Lines come out when ``(seen_at - first seen_at) / speed`` has passed since the replay started; with
+``rebase_time`` their times are moved so the event starts when the replay started.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from crawlers.config import ReplaySource
 from crawlers.extract import bad_url_problem, http_url
 from crawlers.items import CrawledItem, Problem
 from yuqing.safe_input import loads_bounded, valid_unicode, valid_unicode_deep
-from yuqing.schemas import Counts
+from yuqing.schemas import Counts, OfficialReply
 
 MAX_LINE_BYTES = 1024 * 1024
 
@@ -31,6 +32,7 @@ class ReplayLine(BaseModel):
     published_at: AwareDatetime
     seen_at: AwareDatetime | None = None
     counts: Counts = Field(default_factory=Counts)
+    reply: OfficialReply | None = Field(default=None, description="a 留言's official reply, once shown")
 
     @property
     def at(self) -> datetime:
@@ -99,8 +101,12 @@ def to_item(
     source: ReplaySource, line: ReplayLine, event_start: datetime, started_at: datetime
 ) -> CrawledItem:
     published = line.published_at
+    reply = line.reply
     if source.rebase_time:
         published = started_at + (line.published_at - event_start) / source.speed
+        if reply is not None and reply.replied_at is not None:
+            replied = started_at + (reply.replied_at - event_start) / source.speed
+            reply = reply.model_copy(update={"replied_at": replied})
     return CrawledItem(
         source_id=source.id,
         url=line.url,
@@ -109,6 +115,7 @@ def to_item(
         author=line.author,
         published_at=published,
         counts=line.counts,
+        reply=reply,
     )
 
 
