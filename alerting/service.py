@@ -270,7 +270,8 @@ def record_release(
             session, alert_id=alert_id, link=link, evidence=note, actor=actor, channel=channel, now=now
         )
     require(Action.RELEASE, alert.status)
-    _add_release(session, alert, kind, link, note, actor, now, [])
+    met = _stop(session, alert, [kind], now, met=True) if kind == "message_reply" else []  # 留言答复
+    _add_release(session, alert, kind, link, note, actor, now, met)
     alert.updated_at = now
     audit.record_alert(
         session,
