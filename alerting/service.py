@@ -621,8 +621,10 @@ def list_alerts(
     sort: Sort = "urgency",
     offset: int = 0,
     limit: int = 50,
+    kinds: Sequence[str] | None = None,
 ) -> AlertPage:
-    """Alerts with filters and paging. ``urgency``: nearest open deadline first, then the higher level."""
+    """Alerts with filters and paging. ``urgency``: nearest open deadline first, then the higher level.
+    ``kinds``: incident kinds (``message`` = 留言 cases)."""
     if not 1 <= limit <= 500 or offset < 0:
         raise InvalidRequest("limit must be 1..500 and offset at least 0")
     due = _next_due().subquery()
@@ -631,6 +633,8 @@ def list_alerts(
         query = query.where(Alert.status.in_(statuses))
     if levels:
         query = query.where(Alert.level.in_(levels))
+    if kinds:
+        query = query.where(Alert.incident_kind.in_(kinds))
     if department_id:
         query = query.where(Alert.department_id == department_id)
     if q:
@@ -657,11 +661,18 @@ def list_alerts(
 
 
 def department_alerts(
-    session: Session, *, department_id: str, now: datetime, offset: int = 0, limit: int = 50
+    session: Session,
+    *,
+    department_id: str,
+    now: datetime,
+    offset: int = 0,
+    limit: int = 50,
+    kinds: Sequence[str] | None = None,
 ) -> AlertPage:
-    """A department's open alerts, most urgent first."""
+    """A department's open alerts, most urgent first (``kinds``: only these incident kinds)."""
     return list_alerts(
-        session, now=now, department_id=department_id, statuses=sorted(OPEN), offset=offset, limit=limit
+        session, now=now, department_id=department_id, statuses=sorted(OPEN), offset=offset, limit=limit,
+        kinds=kinds,
     )
 
 

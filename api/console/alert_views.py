@@ -24,7 +24,7 @@ from api.incident_view import incident_detail
 from api.live import alerts_version
 from api.problems import ProblemError
 from yuqing.db.models import IncidentRow
-from yuqing.domain import ACTION_LABELS, STATUS_LABELS
+from yuqing.domain import ACTION_LABELS, INCIDENT_KIND_LABELS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
 
 router = APIRouter(include_in_schema=False)
@@ -72,8 +72,13 @@ BOARD_VIEWS: dict[str, str] = {
 }
 
 
-def board_context(session: Session, principal: Principal, now: datetime, view: BoardView) -> dict[str, Any]:
-    filters: dict[str, Any] = {"statuses": sorted(OPEN)}
+KindFilter = Literal[tuple(INCIDENT_KIND_LABELS)]  # type: ignore[valid-type]  # the board's 类型 tabs
+
+
+def board_context(
+    session: Session, principal: Principal, now: datetime, view: BoardView, kind: str | None = None
+) -> dict[str, Any]:
+    filters: dict[str, Any] = {"statuses": sorted(OPEN), "kinds": [kind] if kind else None}
     if view == "new":
         filters["statuses"] = ["new"]
     elif view == "supervised":
@@ -92,7 +97,8 @@ def board_context(session: Session, principal: Principal, now: datetime, view: B
             select(AlertDeadline).where(AlertDeadline.alert_id.in_(ids)).order_by(AlertDeadline.due_at)
         ):
             deadlines.setdefault(d.alert_id, []).append(d)
-    return {"alerts": page.items, "deadlines": deadlines, "now": now, "view": view, "views": BOARD_VIEWS}
+    return {"alerts": page.items, "deadlines": deadlines, "now": now, "view": view, "views": BOARD_VIEWS,
+            "kind": kind, "kinds": INCIDENT_KIND_LABELS}
 
 
 @router.get("/alerts")
@@ -107,8 +113,9 @@ def board(
     now: Now,
     view: BoardView = "all",
     principal: Principal = console_user("alerts.view"),
+    kind: KindFilter | None = None,
 ) -> Response:
-    context = board_context(session, principal, now, view)
+    context = board_context(session, principal, now, view, kind)
     version = alerts_version(session, principal.department_scope)
     return render(request, "board.html", {**context, "nav": "board", "poll_seconds": BOARD_POLL_SECONDS,
                                           "alerts_version": version})
@@ -121,8 +128,9 @@ def board_rows(
     now: Now,
     view: BoardView = "all",
     principal: Principal = console_user("alerts.view"),
+    kind: KindFilter | None = None,
 ) -> Response:
-    response = render(request, "_board_rows.html", board_context(session, principal, now, view))
+    response = render(request, "_board_rows.html", board_context(session, principal, now, view, kind))
     response.headers["X-Alerts-Version"] = alerts_version(session, principal.department_scope)
     return response
 
