@@ -72,13 +72,17 @@ BOARD_VIEWS: dict[str, str] = {
 }
 
 
-KindFilter = Literal[tuple(INCIDENT_KIND_LABELS)]  # type: ignore[valid-type]  # the board's 类型 tabs
+KindFilter = Literal[tuple(INCIDENT_KIND_LABELS)]  # type: ignore[valid-type]  # the 类型 tabs
+# the board's 类型 tabs: by default every kind but 留言 (numerous, routine: their own tab), or "all"
+BoardKind = Literal[(*INCIDENT_KIND_LABELS, "all")]  # type: ignore[valid-type]
+BOARD_KINDS = [k for k in INCIDENT_KIND_LABELS if k != "message"]
 
 
 def board_context(
     session: Session, principal: Principal, now: datetime, view: BoardView, kind: str | None = None
 ) -> dict[str, Any]:
-    filters: dict[str, Any] = {"statuses": sorted(OPEN), "kinds": [kind] if kind else None}
+    kinds = None if kind == "all" else [kind] if kind else BOARD_KINDS
+    filters: dict[str, Any] = {"statuses": sorted(OPEN), "kinds": kinds}
     if view == "new":
         filters["statuses"] = ["new"]
     elif view == "supervised":
@@ -113,7 +117,7 @@ def board(
     now: Now,
     view: BoardView = "all",
     principal: Principal = console_user("alerts.view"),
-    kind: KindFilter | None = None,
+    kind: BoardKind | None = None,
 ) -> Response:
     context = board_context(session, principal, now, view, kind)
     version = alerts_version(session, principal.department_scope)
@@ -128,7 +132,7 @@ def board_rows(
     now: Now,
     view: BoardView = "all",
     principal: Principal = console_user("alerts.view"),
-    kind: KindFilter | None = None,
+    kind: BoardKind | None = None,
 ) -> Response:
     response = render(request, "_board_rows.html", board_context(session, principal, now, view, kind))
     response.headers["X-Alerts-Version"] = alerts_version(session, principal.department_scope)

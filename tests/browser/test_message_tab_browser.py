@@ -1,4 +1,5 @@
-"""The board's 留言 tab in Chromium: a duty officer switches to 留言咨询 and sees only the 留言 cases with
+"""The board's 留言 tab in Chromium: by default the board leaves 留言 out (不含留言; 全部类型 shows them
+with the rest); a duty officer switches to 留言咨询 and sees only the 留言 cases with
 their 留言答复 clocks; a new 留言 arrives on the tab live while a new 舆情 case stays off it; the 重大 view
 never shows a 留言. Screenshot under test-artifacts/browser/."""
 
@@ -47,6 +48,11 @@ def test_the_message_tab_shows_only_message_cases_and_updates_live(page: Any, co
     page.goto(f"{console.url}/board")
     titles = page.locator("#board tbody td.alert-title > a")
     first = "安庆市大观区某小区连续三天停水 请求尽快恢复"
+    assert "合肥 工业园 排污 群众 聚集" in titles.all_inner_texts()
+    assert first not in titles.all_inner_texts(), "by default the board leaves 留言 to their tab"
+    assert page.locator("nav[aria-label='事件类型'] a.on").inner_text() == "不含留言"
+    page.click("nav[aria-label='事件类型'] a[data-kind='all']")
+    page.wait_for_url(re.compile(r"/board\?kind=all$"))
     assert {"合肥 工业园 排污 群众 聚集", first} <= set(titles.all_inner_texts())
 
     page.click("nav[aria-label='事件类型'] a[data-kind='message']")
