@@ -39,8 +39,9 @@ def test_board_items_are_messages_with_their_replies_and_a_new_reply_is_an_updat
     assert answered is not None and answered.department == "唐河县教育局"
     assert answered.replied_at == datetime(2026, 11, 22, 9, 30, tzinfo=CN_TZ)
     assert answered.text.startswith("经调查核实") and "我要跟帖" not in answered.text
-    letter = posts["g3004.html"].reply  # the GBK board shows who answered, but no time
-    assert letter is not None and letter.department == "宁阳县教育和体育局" and letter.replied_at is None
+    letter = posts["g3004.html"].reply  # the GBK board: XPath selectors, its own layout
+    assert letter is not None and letter.department == "宁阳县教育和体育局"
+    assert letter.replied_at == datetime(2026, 11, 23, 16, 0, tzinfo=CN_TZ)
     assert posts["b2012.html"].reply is None and posts["g3006.html"].reply is None
 
     # the board answers b2012: the next crawl emits it again, same id, with the reply
