@@ -661,18 +661,11 @@ def list_alerts(
 
 
 def department_alerts(
-    session: Session,
-    *,
-    department_id: str,
-    now: datetime,
-    offset: int = 0,
-    limit: int = 50,
-    kinds: Sequence[str] | None = None,
+    session: Session, *, department_id: str, now: datetime, offset: int = 0, limit: int = 50
 ) -> AlertPage:
-    """A department's open alerts, most urgent first (``kinds``: only these incident kinds)."""
+    """A department's open alerts, most urgent first."""
     return list_alerts(
-        session, now=now, department_id=department_id, statuses=sorted(OPEN), offset=offset, limit=limit,
-        kinds=kinds,
+        session, now=now, department_id=department_id, statuses=sorted(OPEN), offset=offset, limit=limit
     )
 
 

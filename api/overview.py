@@ -112,18 +112,13 @@ def leader_overview(session: Session, directory: Directory | None, *, now: datet
 
 
 def department_queue(
-    session: Session,
-    department_id: str,
-    directory: Directory | None,
-    *,
-    now: datetime,
-    kinds: list[str] | None = None,
+    session: Session, department_id: str, directory: Directory | None, *, now: datetime
 ) -> DepartmentQueue:
     from response_playbooks import load_playbooks
     from response_playbooks import select as select_playbook
 
     books = load_playbooks()
-    page = service.department_alerts(session, department_id=department_id, now=now, limit=100, kinds=kinds)
+    page = service.department_alerts(session, department_id=department_id, now=now, limit=100)
     kinds = dict(
         session.execute(
             select(Alert.id, Alert.incident_kind).where(Alert.id.in_([a.id for a in page.items]))

@@ -62,27 +62,20 @@ ACTION_ORDER = (
 IN_PLACE_ACTIONS = ("reassign", "return", "release", "response_line", "spokesperson")  # any open alert
 
 
-BoardView = Literal["all", "new", "overdue", "supervised", "major"]
+BoardView = Literal["all", "new", "overdue", "supervised", "major", "message"]
 BOARD_VIEWS: dict[str, str] = {
     "all": "全部待处置",
     "new": STATUS_LABELS["new"],
     "overdue": "已超时",
     "supervised": STATUS_LABELS["supervised"],
     "major": "重大及以上",
+    "message": INCIDENT_KIND_LABELS["message"],  # 留言 cases: on this tab only, never crowding the others
 }
+NOT_MESSAGES = [k for k in INCIDENT_KIND_LABELS if k != "message"]
 
 
-KindFilter = Literal[tuple(INCIDENT_KIND_LABELS)]  # type: ignore[valid-type]  # the 类型 tabs
-# the board's 类型 tabs: by default every kind but 留言 (numerous, routine: their own tab), or "all"
-BoardKind = Literal[(*INCIDENT_KIND_LABELS, "all")]  # type: ignore[valid-type]
-BOARD_KINDS = [k for k in INCIDENT_KIND_LABELS if k != "message"]
-
-
-def board_context(
-    session: Session, principal: Principal, now: datetime, view: BoardView, kind: str | None = None
-) -> dict[str, Any]:
-    kinds = None if kind == "all" else [kind] if kind else BOARD_KINDS
-    filters: dict[str, Any] = {"statuses": sorted(OPEN), "kinds": kinds}
+def board_context(session: Session, principal: Principal, now: datetime, view: BoardView) -> dict[str, Any]:
+    filters: dict[str, Any] = {"statuses": sorted(OPEN)}
     if view == "new":
         filters["statuses"] = ["new"]
     elif view == "supervised":
@@ -91,6 +84,7 @@ def board_context(
         filters["overdue"] = True
     elif view == "major":
         filters["levels"] = ["重大", "特别重大"]
+    filters["kinds"] = ["message"] if view == "message" else NOT_MESSAGES
     page = service.list_alerts(
         session, now=now, department_id=principal.department_scope, sort="urgency", limit=200, **filters
     )
@@ -101,8 +95,7 @@ def board_context(
             select(AlertDeadline).where(AlertDeadline.alert_id.in_(ids)).order_by(AlertDeadline.due_at)
         ):
             deadlines.setdefault(d.alert_id, []).append(d)
-    return {"alerts": page.items, "deadlines": deadlines, "now": now, "view": view, "views": BOARD_VIEWS,
-            "kind": kind, "kinds": INCIDENT_KIND_LABELS}
+    return {"alerts": page.items, "deadlines": deadlines, "now": now, "view": view, "views": BOARD_VIEWS}
 
 
 @router.get("/alerts")
@@ -117,9 +110,8 @@ def board(
     now: Now,
     view: BoardView = "all",
     principal: Principal = console_user("alerts.view"),
-    kind: BoardKind | None = None,
 ) -> Response:
-    context = board_context(session, principal, now, view, kind)
+    context = board_context(session, principal, now, view)
     version = alerts_version(session, principal.department_scope)
     return render(request, "board.html", {**context, "nav": "board", "poll_seconds": BOARD_POLL_SECONDS,
                                           "alerts_version": version})
@@ -132,9 +124,8 @@ def board_rows(
     now: Now,
     view: BoardView = "all",
     principal: Principal = console_user("alerts.view"),
-    kind: BoardKind | None = None,
 ) -> Response:
-    response = render(request, "_board_rows.html", board_context(session, principal, now, view, kind))
+    response = render(request, "_board_rows.html", board_context(session, principal, now, view))
     response.headers["X-Alerts-Version"] = alerts_version(session, principal.department_scope)
     return response
 

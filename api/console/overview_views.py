@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from alerting.models import AlertDeadline
 from api.alert_actions import load_directory
-from api.console.alert_views import KindFilter
 from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, Now, Principal, State, console_user
@@ -19,7 +18,6 @@ from api.ids import NotificationId
 from api.notifications import mark_read
 from api.overview import department_queue, leader_overview
 from crawlers.health import source_health
-from yuqing.domain import INCIDENT_KIND_LABELS
 from yuqing.ops_alerts import open_alerts
 
 router = APIRouter(include_in_schema=False)
@@ -46,11 +44,10 @@ def department_page(
     department_id: Annotated[str | None, Query(max_length=60)] = None,
     done: Annotated[str, Query(max_length=20)] = "",
     principal: Principal = console_user("department.view"),
-    kind: KindFilter | None = None,
 ) -> Response:
     directory = load_directory(session, state.settings)
     target = principal.department_scope or department_id or directory.duty_office().id
-    queue = department_queue(session, target, directory, now=now, kinds=[kind] if kind else None)
+    queue = department_queue(session, target, directory, now=now)
     ids = [item.alert.id for item in queue.items]
     deadlines: dict[int, list[AlertDeadline]] = {}
     if ids:
@@ -69,8 +66,6 @@ def department_page(
             "departments": directory.departments if principal.department_scope is None else [],
             "department_name": queue.department_name,
             "flash": "已退回值班室" if done == "return" else None,
-            "kind": kind,
-            "kinds": INCIDENT_KIND_LABELS,
         },
     )
 
