@@ -73,12 +73,16 @@ def load_replay(source: ReplaySource) -> ReplayFile:
         where = f"{source.file}:{number}"
         try:
             data, fixed = valid_unicode_deep(loads_bounded(text, max_bytes=MAX_LINE_BYTES))
+            data, bad_reply = _without_bad_reply(data)
             line = ReplayLine.model_validate(data)
         except (ValueError, ValidationError) as exc:
             reason = valid_unicode(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[0]
             reason = f"line {number} skipped: {reason}"
             problems.append(Problem(source_id=source.id, kind="parse", url=where, reason=reason))
             continue
+        if bad_reply:  # the post is kept: a broken reply never costs the 留言 its case
+            reason = f"line {number}: reply ignored: {bad_reply}"
+            problems.append(Problem(source_id=source.id, kind="parse", url=where, reason=reason))
         if http_url(line.url) is None:
             problems.append(bad_url_problem(source.id, line.url, f"line {number}"))
             continue
@@ -95,6 +99,19 @@ def load_replay(source: ReplaySource) -> ReplayFile:
         lines.append(line)
     lines.sort(key=lambda line: line.at)
     return ReplayFile(lines, problems)
+
+
+def _without_bad_reply(data: object) -> tuple[object, str | None]:
+    """The line's data, its ``reply`` dropped when it is not a valid reply (and why)."""
+    if not isinstance(data, dict) or data.get("reply") is None:
+        return data, None
+    try:
+        OfficialReply.model_validate(data["reply"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "reply"
+        return {k: v for k, v in data.items() if k != "reply"}, f"{where}: {first['msg']}"
+    return data, None
 
 
 def to_item(

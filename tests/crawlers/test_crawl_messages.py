@@ -92,3 +92,19 @@ def test_the_board_replay_shows_one_reply_later_with_its_time_rebased(
     assert answered.url == first[0].url and answered.reply is not None
     # 2 h 28 min after the first message at speed 240: 37 s after the replay started
     assert answered.reply.replied_at == started + timedelta(seconds=37)
+
+
+def test_a_replay_line_with_a_broken_reply_keeps_its_message(tmp_path) -> None:
+    lines = tmp_path / "board.jsonl"
+    lines.write_text(
+        '{"url": "https://b.example/m/1", "title": "停水", "published_at": "2026-11-23T09:00:00+08:00",'
+        ' "reply": {"department": "水务局"}}\n',
+        encoding="utf-8",
+    )
+    source = source_from_dict({"id": "board-replay", "name": "回放", "type": "replay", "file": str(lines),
+                               "item_kind": "message"})
+    replay = load_replay(source)
+    [line] = replay.lines
+    assert line.title == "停水" and line.reply is None
+    [problem] = replay.problems
+    assert problem.kind == "parse" and "reply ignored: text" in problem.reason
