@@ -11,7 +11,7 @@ from tests.api.conftest import T0
 from tests.api.factories import DEPT_A, alerting_worker, login
 from yuqing.clock import FakeClock
 from yuqing.db.session import Database
-from yuqing.schemas import Incident, Location
+from yuqing.schemas import Incident, Location, MessageReply
 from yuqing.settings import Settings
 
 TITLE = "安庆市大观区某小区连续三天停水"
@@ -68,3 +68,21 @@ def test_the_kind_filter_the_board_tab_and_the_department_page(
     page = client.get("/department").text
     assert f'<h2><a href="/alerts/{message_id}">{TITLE}' in page
     assert f'<h2><a href="/alerts/{alerts["a"]}">' in page
+
+
+def test_the_case_page_shows_the_reply_on_its_timeline(
+    client: TestClient, settings: Settings, database: Database, clock: FakeClock
+) -> None:
+    message_id = seed_message(settings, database, clock)
+    worker = alerting_worker(settings, database, clock)
+    reply = MessageReply(text="已协调供水公司抢修，今日恢复供水。", department="安庆市住建局",
+                         replied_at=T0 - timedelta(hours=1), post_id="p1",
+                         url="https://liuyan.example.gov.cn/msg/1.html", seen_at=T0)
+    answered = Incident(id="inc-msg", title=TITLE, first_seen=T0 - timedelta(hours=2),
+                        last_seen=T0 - timedelta(hours=2), kind="message", version=2, reply=reply,
+                        locations=[Location(name="安庆市", code="3408", level="city")], category="环境保护")
+    assert worker.ingest(answered).alert_id == message_id
+    login(client, "duty")
+    page = client.get(f"/alerts/{message_id}").text
+    assert 'data-release-kind="message_reply"' in page and "留言答复" in page
+    assert "安庆市住建局：已协调供水公司抢修" in page and "网站已答复留言" in page
