@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerting import escalation
+from alerting import escalation, message_reply
 from alerting.calendar import WorkCalendar
 from alerting.clocks import Policies, due_for
 from alerting.directory import Directory
@@ -232,9 +232,10 @@ def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: In
     if alert is None:
         if decision.level is None:
             return IntakeResult("no_alert")
-        return IntakeResult(
-            "created", create_alert(session, incident, decision.level, decision.matched, ctx, now).id
-        )
+        alert = create_alert(session, incident, decision.level, decision.matched, ctx, now)
+        message_reply.note_problems(session, alert, incident, now)
+        message_reply.apply_reply(session, alert, incident, now)
+        return IntakeResult("created", alert.id)
     _copy_incident(alert, incident)
     alert.updated_at = now
     if (
@@ -243,5 +244,7 @@ def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: In
         and severity_rank(decision.level) > severity_rank(alert.level)
     ):
         raise_level(session, alert, decision.level, decision.matched, ctx, now)
+        message_reply.apply_reply(session, alert, incident, now)
         return IntakeResult("raised", alert.id)
+    message_reply.apply_reply(session, alert, incident, now)
     return IntakeResult("updated", alert.id)

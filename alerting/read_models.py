@@ -100,6 +100,7 @@ class AlertRead(_Read):
     spokesperson_name: str | None = None
     spokesperson_role: str | None = None
     spoke_at: datetime | None = None
+    incident_kind: str = "opinion"  # yuqing.domain.INCIDENT_KINDS: message = a 留言 case
     closed_at: datetime | None
     merged_into_id: int | None
     next_due_kind: str | None = None

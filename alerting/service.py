@@ -270,7 +270,8 @@ def record_release(
             session, alert_id=alert_id, link=link, evidence=note, actor=actor, channel=channel, now=now
         )
     require(Action.RELEASE, alert.status)
-    _add_release(session, alert, kind, link, note, actor, now, [])
+    met = _stop(session, alert, [kind], now, met=True) if kind == "message_reply" else []  # 留言答复
+    _add_release(session, alert, kind, link, note, actor, now, met)
     alert.updated_at = now
     audit.record_alert(
         session,
@@ -620,8 +621,10 @@ def list_alerts(
     sort: Sort = "urgency",
     offset: int = 0,
     limit: int = 50,
+    kinds: Sequence[str] | None = None,
 ) -> AlertPage:
-    """Alerts with filters and paging. ``urgency``: nearest open deadline first, then the higher level."""
+    """Alerts with filters and paging. ``urgency``: nearest open deadline first, then the higher level.
+    ``kinds``: incident kinds (``message`` = 留言 cases)."""
     if not 1 <= limit <= 500 or offset < 0:
         raise InvalidRequest("limit must be 1..500 and offset at least 0")
     due = _next_due().subquery()
@@ -630,6 +633,8 @@ def list_alerts(
         query = query.where(Alert.status.in_(statuses))
     if levels:
         query = query.where(Alert.level.in_(levels))
+    if kinds:
+        query = query.where(Alert.incident_kind.in_(kinds))
     if department_id:
         query = query.where(Alert.department_id == department_id)
     if q:

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from yuqing.domain import IncidentKind
 from yuqing.safe_input import ConfigFileError, load_yaml_file
 from yuqing.schemas import SourceKind
 
@@ -98,6 +99,15 @@ class CountSelectors(_Selectors):
     like: str | None = None
 
 
+class ReplySelectors(_Selectors):
+    """The official reply block of a 留言 (已回复 / 回复内容): an item has a reply when ``content``
+    matches."""
+
+    content: str
+    department: str | None = None
+    published_at: str | None = None
+
+
 class DetailSelectors(_Selectors):
     """Selectors on a detail page (CSS, or XPath when starting with ``/``, ``./``, ``(`` or ``xpath:``)."""
 
@@ -106,6 +116,7 @@ class DetailSelectors(_Selectors):
     published_at: str | None = None
     author: str | None = None
     counts: CountSelectors = Field(default_factory=CountSelectors)
+    reply: ReplySelectors | None = Field(default=None, description="a message board's official reply")
 
 
 class ListSelectors(DetailSelectors):
@@ -158,6 +169,9 @@ class SourceBase(_Strict):
     interval: int = Field(default=600, description="seconds between crawls; YAML takes 10m, 1h, 30s")
     region: str | None = Field(default=None, pattern=r"^\d{2,12}$")
     kind: SourceKind = "news"
+    item_kind: IncidentKind = Field(
+        default="opinion", description="what its items are: opinion (posts), message (留言: each a case)"
+    )
     weight: float = Field(default=1.0, gt=0, le=10)
     timezone: str = "Asia/Shanghai"
     enabled: bool = True

@@ -19,7 +19,7 @@ from crawlers.items import CrawledItem, Problem
 from crawlers.text import clean_lines, html_to_text
 from crawlers.timeparse import parse_cn_datetime
 from yuqing.safe_input import valid_unicode
-from yuqing.schemas import Counts
+from yuqing.schemas import Counts, OfficialReply
 
 COUNT_NAMES = ("reply", "repost", "comment", "like")
 _NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)\s*(万|w|W|千|k|K|亿)?")
@@ -69,6 +69,12 @@ def admit_item(item: CrawledItem) -> tuple[CrawledItem | None, list[Problem]]:
         fixed += n
         if clean != getattr(item, name):
             changes[name] = clean
+    if item.reply is not None:
+        text, n_text = valid_unicode(item.reply.text)
+        dept, n_dept = valid_unicode(item.reply.department) if item.reply.department else (None, 0)
+        if n_text or n_dept:
+            fixed += n_text + n_dept
+            changes["reply"] = item.reply.model_copy(update={"text": text, "department": dept})
     problems = []
     if fixed:
         problems.append(
@@ -157,6 +163,12 @@ def select_fields(node: Selector, selectors: DetailSelectors) -> dict[str, Any]:
     counts = select_counts(node, selectors.counts)
     if counts:
         fields["counts"] = counts
+    if selectors.reply is not None and (text := select_text(node, selectors.reply.content)):
+        reply = {"text": text}
+        for name in ("department", "published_at"):
+            if (value := select_text(node, getattr(selectors.reply, name))) is not None:
+                reply[name] = value
+        fields["reply"] = reply
     return fields
 
 
@@ -247,6 +259,8 @@ def build_item(
                 )
             )
     author = fields.get("author")
+    reply, reply_problems = _reply(source, url, fields.get("reply"), now)
+    problems += reply_problems
     item = CrawledItem(
         source_id=source.id,
         url=url,
@@ -255,9 +269,34 @@ def build_item(
         published_at=published,
         author=str(author).strip() or None if author is not None else None,
         counts=Counts(**fields.get("counts", {})),
+        reply=reply,
     )
     admitted, door = admit_item(item)
     return admitted, problems + door
+
+
+def _reply(
+    source: Source, url: str, raw: Any, now: datetime
+) -> tuple[OfficialReply | None, list[Problem]]:
+    """The official reply block's fields as an ``OfficialReply``; an unreadable reply time is a
+    ``bad_date`` problem and the reply is kept without it (the crawl time then counts as its time)."""
+    if not isinstance(raw, Mapping) or not str(raw.get("text") or "").strip():
+        return None, []
+    department = str(raw.get("department") or "").strip() or None
+    department = re.sub(r"^(回复单位|答复单位|办理单位)[:：]\s*", "", department) if department else None
+    raw_time = raw.get("published_at")
+    replied = parse_cn_datetime(raw_time, now, source.tz) if raw_time not in (None, "") else None
+    problems = []
+    if raw_time not in (None, "") and replied is None:
+        problems.append(
+            Problem(
+                source_id=source.id,
+                kind="bad_date",
+                url=url,
+                reason=f"cannot read the reply time {str(raw_time)[:60]!r}; reply kept without it",
+            )
+        )
+    return OfficialReply(text=str(raw["text"]).strip(), department=department, replied_at=replied), problems
 
 
 def merge_fields(*layers: Mapping[str, Any]) -> dict[str, Any]:

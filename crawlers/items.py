@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from yuqing.schemas import Counts
+from yuqing.schemas import Counts, OfficialReply
 
 
 class CrawledItem(BaseModel):
@@ -17,6 +17,7 @@ class CrawledItem(BaseModel):
     published_at: AwareDatetime | None = None
     author: str | None = None
     counts: Counts = Field(default_factory=Counts)
+    reply: OfficialReply | None = Field(default=None, description="a 留言's official reply, when shown")
 
 
 class Problem(BaseModel):

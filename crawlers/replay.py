@@ -1,9 +1,10 @@
 """Replay sources: a JSON-lines file of posts played back with their original spacing at ``speed``.
 
 Each line: ``url``, ``title``, ``content``, ``author``, ``published_at`` (ISO-8601), ``counts`` and
-optionally ``seen_at`` (when this snapshot was observed; a later line with the same URL and higher counts
-becomes an update). Lines come out when ``(seen_at - first seen_at) / speed`` has passed since the replay
-started; with ``rebase_time`` their times are moved so the event starts when the replay started.
+optionally ``seen_at`` (when this snapshot was observed; a later line with the same URL and higher counts,
+or with a ``reply`` — ``{text, department, replied_at}``, a 留言's official reply — becomes an update).
+Lines come out when ``(seen_at - first seen_at) / speed`` has passed since the replay started; with
+``rebase_time`` their times are moved so the event starts when the replay started.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from crawlers.config import ReplaySource
 from crawlers.extract import bad_url_problem, http_url
 from crawlers.items import CrawledItem, Problem
 from yuqing.safe_input import loads_bounded, valid_unicode, valid_unicode_deep
-from yuqing.schemas import Counts
+from yuqing.schemas import Counts, OfficialReply
 
 MAX_LINE_BYTES = 1024 * 1024
 
@@ -31,6 +32,7 @@ class ReplayLine(BaseModel):
     published_at: AwareDatetime
     seen_at: AwareDatetime | None = None
     counts: Counts = Field(default_factory=Counts)
+    reply: OfficialReply | None = Field(default=None, description="a 留言's official reply, once shown")
 
     @property
     def at(self) -> datetime:
@@ -71,12 +73,16 @@ def load_replay(source: ReplaySource) -> ReplayFile:
         where = f"{source.file}:{number}"
         try:
             data, fixed = valid_unicode_deep(loads_bounded(text, max_bytes=MAX_LINE_BYTES))
+            data, bad_reply = _without_bad_reply(data)
             line = ReplayLine.model_validate(data)
         except (ValueError, ValidationError) as exc:
             reason = valid_unicode(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[0]
             reason = f"line {number} skipped: {reason}"
             problems.append(Problem(source_id=source.id, kind="parse", url=where, reason=reason))
             continue
+        if bad_reply:  # the post is kept: a broken reply never costs the 留言 its case
+            reason = f"line {number}: reply ignored: {bad_reply}"
+            problems.append(Problem(source_id=source.id, kind="parse", url=where, reason=reason))
         if http_url(line.url) is None:
             problems.append(bad_url_problem(source.id, line.url, f"line {number}"))
             continue
@@ -95,12 +101,29 @@ def load_replay(source: ReplaySource) -> ReplayFile:
     return ReplayFile(lines, problems)
 
 
+def _without_bad_reply(data: object) -> tuple[object, str | None]:
+    """The line's data, its ``reply`` dropped when it is not a valid reply (and why)."""
+    if not isinstance(data, dict) or data.get("reply") is None:
+        return data, None
+    try:
+        OfficialReply.model_validate(data["reply"])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "reply"
+        return {k: v for k, v in data.items() if k != "reply"}, f"{where}: {first['msg']}"
+    return data, None
+
+
 def to_item(
     source: ReplaySource, line: ReplayLine, event_start: datetime, started_at: datetime
 ) -> CrawledItem:
     published = line.published_at
+    reply = line.reply
     if source.rebase_time:
         published = started_at + (line.published_at - event_start) / source.speed
+        if reply is not None and reply.replied_at is not None:
+            replied = started_at + (reply.replied_at - event_start) / source.speed
+            reply = reply.model_copy(update={"replied_at": replied})
     return CrawledItem(
         source_id=source.id,
         url=line.url,
@@ -109,6 +132,7 @@ def to_item(
         author=line.author,
         published_at=published,
         counts=line.counts,
+        reply=reply,
     )
 
 

@@ -24,6 +24,9 @@ _WS = re.compile(r"\s+")
 def fingerprint(item: CrawledItem) -> str:
     """Hash of the whitespace-normalised title and content: the same text under another URL is a duplicate."""
     text = _WS.sub(" ", f"{item.title}\n{item.content}").strip()
+    if item.reply is not None:  # a 留言 whose official reply appeared has changed: emitted again
+        # (its time is left out: a relative time such as 3分钟前 reads differently on every crawl)
+        text += _WS.sub(" ", f"\x00reply\x00{item.reply.department or ''}\x00{item.reply.text}")
     return hashlib.sha1(text.encode()).hexdigest()
 
 
@@ -86,4 +89,6 @@ def _post(
         counts=item.counts,
         is_update=is_update,
         fingerprint=fp,
+        item_kind=source.item_kind,
+        reply=item.reply,
     )

@@ -44,7 +44,15 @@ from nlp.dedup import NearDuplicateIndex, Signature, signature
 from nlp.heat import incident_heat
 from nlp.location import is_ancestor
 from nlp.tokenize import clean_text
-from yuqing.schemas import Counts, EnrichedPost, Incident, Location, Severity, severity_rank
+from yuqing.schemas import (
+    Counts,
+    EnrichedPost,
+    Incident,
+    Location,
+    MessageReply,
+    Severity,
+    severity_rank,
+)
 
 WINDOW = timedelta(hours=72)
 MATCH_THRESHOLD = 0.3
@@ -130,6 +138,17 @@ def is_message(post: EnrichedPost) -> bool:
     return any(cue in where for cue in _MESSAGE_CUES)
 
 
+def reply_of(post: EnrichedPost) -> dict[str, Any] | None:
+    """The official reply a 留言 post shows, as the incident carries it (first seen: this fetch)."""
+    if post.reply is None:
+        return None
+    reply = MessageReply(**post.reply.model_dump(), post_id=post.id, url=post.url, seen_at=post.fetched_at)
+    return reply.model_dump(mode="json")
+
+
+UNDATED_NOTE = "留言未标明时间（或时间无法识别），答复时限从抓取时间起算"
+
+
 def event_kinds(terms: Iterable[str]) -> set[str]:
     return {EVENT_TYPES[t] for t in terms if t in EVENT_TYPES}
 
@@ -189,6 +208,9 @@ class Member:
     terms: dict[str, float]
     duplicate_of: str | None = None
     events: list[str] = field(default_factory=list)  # kinds of emergency named (``EVENT_TYPES``)
+    own_case: bool = False  # a declared 留言 (item_kind message): its own incident, alone
+    undated: bool = False  # its time is the crawl's: the source gave none (or none readable)
+    reply: dict[str, Any] | None = None  # a 留言's official reply (``MessageReply`` as JSON)
 
     @classmethod
     def from_post(cls, post: EnrichedPost, duplicate_of: str | None = None) -> Member:
@@ -209,10 +231,13 @@ class Member:
             severity=tags.severity.level,
             triggers=list(tags.severity.triggers),
             locations=list(tags.locations),
-            message=is_message(post),
+            message=post.item_kind == "message" or is_message(post),
             terms=terms(post.tokens),
             duplicate_of=duplicate_of,
             events=sorted(event_kinds_of_tokens(post.tokens)),
+            own_case=post.item_kind == "message",
+            undated=post.published_at is None or post.published_at > post.fetched_at,
+            reply=reply_of(post),
         )
 
     @property
@@ -254,6 +279,8 @@ class _Aggregates:
         self.max_weight = -math.inf
         self.negative = self.angry = self.fear = 0
         self.message = False
+        self.reply: tuple[_Key, dict[str, Any]] | None = None  # the latest 留言 reply among the members
+        self.undated = False  # a declared 留言 member without its own time
         self.categories: dict[str, list[Any]] = {}  # category -> [count, earliest key]
         # category (of the members) -> department -> [count, earliest key]
         self.departments: dict[str | None, dict[str, list[Any]]] = {}
@@ -291,6 +318,9 @@ class _Aggregates:
         self.angry += m.emotion == "angry"
         self.fear += m.emotion == "fear"
         self.message = self.message or m.message
+        if m.reply is not None and (self.reply is None or key > self.reply[0]):
+            self.reply = (key, m.reply)
+        self.undated = self.undated or (m.own_case and m.undated)
         if m.category:
             _vote(self.categories, m.category, key)
         if m.department_type:  # by the member's category: the majority category's are counted
@@ -388,6 +418,7 @@ class _Cluster:
     codes: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
     aggregates: _Aggregates = field(default_factory=_Aggregates)
+    sealed: bool = False  # a declared 留言's case: no other post joins it
 
     def note(self, member: Member) -> None:
         """Keep the time span, the places and the kinds of emergency up to date with a new member."""
@@ -461,13 +492,16 @@ class IncidentTracker:
     def add(self, post: EnrichedPost) -> Change | None:
         """File one post; None when it is irrelevant or wordless and not already in an incident."""
         known = self.post_cluster.get(post.id)
-        if known is None and not post.tags.relevant:
-            return None
+        if known is None and not post.tags.relevant and post.item_kind != "message":
+            return None  # (a declared 留言 is a case whatever the relevance model says)
         sig = signature(clean_text(post.text)[0], [loc.code for loc in post.tags.locations])
         if known is not None:
             cluster = self.clusters[known]
             old = cluster.members[post.id]
             member = Member.from_post(post, duplicate_of=old.duplicate_of)
+            same_reply = member.reply and old.reply and member.reply["text"] == old.reply["text"]
+            if same_reply:  # first seen then, not at this re-fetch
+                member.reply["seen_at"] = old.reply["seen_at"]  # type: ignore[index]
             cluster.members[post.id] = member
             cluster.renote()
             cluster.aggregates.rebuild(cluster.members.values())
@@ -477,8 +511,18 @@ class IncidentTracker:
                 self._rekey(cluster)
             return self._publish(cluster, member, sig, new_member=False)
         at = post.posted_at
+        if post.item_kind == "message":  # every 留言 is its own case, never merged into another
+            member = Member.from_post(post)
+            cluster = self._open(incident_id_for(post.id))
+            self._count_document(member)
+            self._join(cluster, member, sig)
+            self._rekey(cluster)
+            self._advance(at)
+            return self._publish(cluster, member, sig, new_member=True)
         duplicate_of = self.dedup.find(sig)
         home = self.clusters.get(self.post_cluster.get(duplicate_of or "", ""))
+        if home is not None and home.sealed:
+            duplicate_of = home = None  # a copy of a 留言 is a post of its own, not part of its case
         if duplicate_of is not None and home is not None and self._active(home, at):
             cluster = home
             original = cluster.members[duplicate_of].duplicate_of or duplicate_of  # the root of a chain
@@ -545,6 +589,7 @@ class IncidentTracker:
         del self.clusters[cluster.id]
 
     def _join(self, cluster: _Cluster, member: Member, sig: Signature) -> None:
+        cluster.sealed = cluster.sealed or member.own_case
         cluster.members[member.post_id] = member
         cluster.note(member)
         cluster.aggregates.add(member)
@@ -647,7 +692,7 @@ class IncidentTracker:
                 bound += CATEGORY_BOOST
             if bound < floor or (best is not None and bound < best[0] - _MARGIN):
                 continue
-            if not cluster.originals or not self._active(cluster, at):
+            if not cluster.originals or cluster.sealed or not self._active(cluster, at):
                 continue
             if located and not places_related(member_codes, codes):
                 continue
@@ -761,6 +806,8 @@ class IncidentTracker:
             source_ids=sources[:MAX_SOURCE_IDS],
             kind="message" if agg.message else "opinion",
             version=max(cluster.version, 1),
+            reply=MessageReply.model_validate(agg.reply[1]) if agg.reply else None,
+            notes=[UNDATED_NOTE] if agg.undated else [],
         )
 
 

@@ -36,12 +36,12 @@ from sqlalchemy.orm import Session
 
 from nlp.dedup import Signature
 from nlp.incident_state import IncidentMemberState
-from nlp.incidents import Change, IncidentTracker, Member, StoredIncident
+from nlp.incidents import Change, IncidentTracker, Member, StoredIncident, reply_of
 from yuqing.bus import Bus, Message, open_bus
 from yuqing.clock import Clock
 from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database, open_database
-from yuqing.schemas import EnrichedPost, Incident
+from yuqing.schemas import EnrichedPost, Incident, Location, MessageReply, Severity
 from yuqing.settings import Settings
 from yuqing.topology import Topics
 from yuqing.worker import Output, RetryableError, Worker
@@ -101,7 +101,7 @@ class IncidentsWorker(Worker):
                 continue  # handle() raises on it, and the base class dead-letters it
             self._ready[(message.topic, message.partition, message.offset)] = post
         known = self.tracker.post_cluster
-        wanted = {p.id for p in self._ready.values() if p.tags.relevant and p.id not in known}
+        wanted = {p.id for p in self._ready.values() if _fileable(p) and p.id not in known}
         try:
             self._closed = self._in_closed_incidents(wanted)
         except OperationalError as exc:
@@ -115,7 +115,9 @@ class IncidentsWorker(Worker):
             post = EnrichedPost.model_validate_json(message.value)
         if post.source_kind == "policy":
             return None  # a policy document is not 舆情: the policies stage registers it (政策解读 / 转载)
-        if post.id not in self.tracker.post_cluster and post.tags.relevant and self._is_closed(post.id):
+        if post.id not in self.tracker.post_cluster and _fileable(post) and self._is_closed(post.id):
+            if post.item_kind == "message" and post.reply is not None:
+                return self._reply_to_closed(post)  # a 留言 answered after its case went quiet
             return None  # counted already, in an incident that has gone quiet since
         change = self.tracker.add(post)
         if change is None:
@@ -154,6 +156,36 @@ class IncidentsWorker(Worker):
         for _, _, out in sendable:
             self.producer.send(out.topic, out.value, key=out.key)
         self.producer.flush()
+
+    def _reply_to_closed(self, post: EnrichedPost) -> list[Output]:
+        """The official reply of a 留言 whose incident is no longer in memory (quiet for a window): the
+        stored incident is sent again, one version higher, with the reply; the same reply again sends
+        nothing. A reply whose message no stored incident holds cannot be matched: dead-lettered."""
+        reply = reply_of(post)
+        assert reply is not None
+        now = self.clock.now()
+        try:
+            with self.db.transaction() as s:
+                row = s.scalar(
+                    select(IncidentRow)
+                    .join(IncidentPost, IncidentPost.incident_id == IncidentRow.id)
+                    .where(IncidentPost.post_id == post.id)
+                    .with_for_update()
+                )
+                if row is None:
+                    raise UnmatchedReply(
+                        f"the reply on {post.url} cannot be matched to a 留言 case: no incident holds post "
+                        f"{post.id}"
+                    )
+                if row.reply and row.reply.get("text") == reply["text"]:
+                    return []
+                members = select(IncidentPost.post_id).where(IncidentPost.incident_id == row.id)
+                post_ids = list(s.scalars(members.limit(50)))
+                row.reply, row.version, row.updated_at = reply, row.version + 1, now
+                incident = _incident_of(row, post_ids, [post.source_id])
+        except OperationalError as exc:
+            raise RetryableError(f"database: {exc}") from exc
+        return [Output(Topics.INCIDENTS, incident, key=incident.id)]
 
     def _is_closed(self, post_id: str) -> bool:
         if post_id in self._looked_up:
@@ -256,7 +288,43 @@ def _incident_row(inc: Incident, now: datetime) -> dict[str, Any]:
         "kind": inc.kind,
         "version": inc.version,
         "updated_at": now,
+        "reply": inc.reply.model_dump(mode="json") if inc.reply else None,
     }
+
+
+class UnmatchedReply(ValueError):
+    """A 留言's reply that no stored case holds (dead-lettered with this reason)."""
+
+
+def _fileable(post: EnrichedPost) -> bool:
+    """A post the tracker files: a relevant one, or a declared 留言 (always a case)."""
+    return post.tags.relevant or post.item_kind == "message"
+
+
+def _incident_of(row: IncidentRow, post_ids: list[str], source_ids: list[str]) -> Incident:
+    """The incident as stored (the fields the table keeps), for re-sending a closed one."""
+    return Incident(
+        id=row.id,
+        title=row.title,
+        keywords=list(row.keywords or []),
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        locations=[Location(**loc) for loc in row.locations or []],
+        category=row.category,
+        department_type=row.department_type,
+        severity=Severity(level=row.severity, triggers=list(row.severity_triggers or [])),
+        post_count=row.post_count,
+        source_count=row.source_count,
+        heat=row.heat,
+        burst=row.burst,
+        negative_share=row.negative_share,
+        anger_share=row.anger_share,
+        post_ids=post_ids,
+        source_ids=source_ids,
+        kind=row.kind,  # type: ignore[arg-type]
+        version=row.version,
+        reply=MessageReply.model_validate(row.reply) if row.reply else None,
+    )
 
 
 def _stored_incidents(rows: Sequence[Any]) -> Iterator[StoredIncident]:

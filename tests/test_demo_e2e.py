@@ -135,6 +135,7 @@ def run_demo(tmp_path: Path, engines: dict[str, str]) -> None:
         assert set(cases) == {"policy_interpretation", "reprint"}, "no policy cases from the sample page"
         assert cases["policy_interpretation"]["department_name"] == "南阳市教育局"
         assert "稳就业" in cases["reprint"]["title"]
+        check_message_cases(client, deadline + 120)
     finally:
         demo.send_signal(signal.SIGTERM)
         try:
@@ -146,6 +147,30 @@ def run_demo(tmp_path: Path, engines: dict[str, str]) -> None:
     assert "stopped" in out_path.read_text()
     for pid in children:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid
+
+
+def check_message_cases(client: httpx.Client, until: float) -> None:
+    """The sample boards' 留言 are cases with the 3-working-day clock; the replayed board answers one,
+    which stops its clock on time with the reply on its timeline."""
+    answered = None
+    while time.monotonic() < until and answered is None:
+        cases = client.get("/api/alerts", params={"kind": "message", "limit": 100}).json()["items"]
+        found = next((a for a in cases if a["title"].startswith("原阳县城关镇幸福小区")), None)
+        if found is not None:
+            detail = client.get(f"/api/alerts/{found['id']}").json()
+            if detail["deadlines"] and detail["deadlines"][0]["state"] == "met":
+                answered = detail
+        if answered is None:
+            time.sleep(2)
+    assert len(cases) >= 18, "12 南阳 and 6 宁阳 messages, each its own case"
+    assert {a["incident_kind"] for a in cases} == {"message"}
+    assert answered is not None, "the replayed board's reply did not stop its case's clock"
+    [clock] = answered["deadlines"]
+    assert clock["kind"] == "message_reply"
+    assert time_of(clock["due_at"]) - time_of(clock["start"]) >= 3 * 86400, "three working days or more"
+    assert time_of(clock["met_at"]) <= time_of(clock["due_at"])
+    [reply] = answered["releases"]
+    assert reply["kind"] == "message_reply" and reply["note"].startswith("原阳县城市管理局：")
 
 
 def time_of(value: str) -> float:

@@ -152,6 +152,10 @@ ACTION_LABELS: dict[str, str] = {
     # console confirmations of 人工研判
     "manual_created": "人工研判生成预警",
     "manual_raised": "人工研判上调级别",
+    # 留言 cases (alerting.message_reply)
+    "message_replied": "网站已答复留言",
+    "reply_unmatched": "答复无法对应",
+    "input_problem": "输入问题",
 }
 
 # --- 持续发布 and 发声 -------------------------------------------------------------------------------------
@@ -160,6 +164,7 @@ RELEASE_KINDS: dict[str, str] = {
     "authoritative_info": "权威信息",
     "progress": "进展通报",
     "press_conference": "发布会",
+    "message_reply": "留言答复",  # the board's official reply to a 留言, found by the crawler
 }
 if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, mypy reads str
     ReleaseKind = str

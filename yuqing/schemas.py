@@ -52,6 +52,16 @@ def posted_at(published_at: datetime | None, fetched_at: datetime) -> datetime:
     return fetched_at
 
 
+class OfficialReply(_Model):
+    """The official answer a message board shows under a 留言 (已回复 / 回复内容 block)."""
+
+    text: str = Field(description="回复内容")
+    department: str | None = Field(default=None, description="回复单位, as the board names it")
+    replied_at: AwareDatetime | None = Field(
+        default=None, description="回复时间; None when the board shows none"
+    )
+
+
 class RawPost(_Model):
     id: str = Field(description="post_id_for(source_id, canonical url)")
     source_id: str
@@ -67,6 +77,10 @@ class RawPost(_Model):
     counts: Counts = Field(default_factory=Counts)
     is_update: bool = Field(default=False, description="seen before; counts changed")
     fingerprint: str | None = Field(default=None, description="content fingerprint from the crawler")
+    item_kind: IncidentKind = Field(
+        default="opinion", description="what the source declares its items are (message = 留言)"
+    )
+    reply: OfficialReply | None = Field(default=None, description="the board's official reply, once shown")
 
     @property
     def text(self) -> str:
@@ -115,6 +129,14 @@ class EnrichedPost(RawPost):
     truncated: bool = Field(default=False, description="text was over the size cap and was cut")
 
 
+class MessageReply(OfficialReply):
+    """An official reply as the incident carries it: which post (留言) it answers and when it was seen."""
+
+    post_id: str
+    url: str
+    seen_at: AwareDatetime = Field(description="when the crawler first fetched the page showing it")
+
+
 class Incident(_Model):
     id: str
     title: str
@@ -138,6 +160,12 @@ class Incident(_Model):
         default="opinion", description="message = 留言咨询, policy = 政策解读; decides deadline kinds"
     )
     version: int = Field(default=1, description="increases each time the incident is re-sent")
+    reply: MessageReply | None = Field(
+        default=None, description="a 留言 incident: the official reply its board shows, once it does"
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="problems of its input kept on the case (a 留言 without a date …)"
+    )
 
 
 class DeadLetter(_Model):

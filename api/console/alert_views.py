@@ -27,7 +27,7 @@ from api.incident_view import incident_detail
 from api.live import alerts_version
 from api.problems import ProblemError
 from yuqing.db.models import IncidentRow
-from yuqing.domain import ACTION_LABELS, STATUS_LABELS
+from yuqing.domain import ACTION_LABELS, INCIDENT_KIND_LABELS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
 
 router = APIRouter(include_in_schema=False)
@@ -77,7 +77,7 @@ ACTION_FIELD_LABELS: dict[str, dict[str, str]] = {
 IN_PLACE_ACTIONS = ("reassign", "return", "release", "response_line", "spokesperson")  # any open alert
 
 
-BoardView = Literal["all", "new", "overdue", "supervised", "major", "recent", "closed"]
+BoardView = Literal["all", "new", "overdue", "supervised", "major", "recent", "closed", "message"]
 BOARD_VIEWS: dict[str, str] = {
     "all": "全部待处置",
     "new": STATUS_LABELS["new"],
@@ -86,7 +86,9 @@ BOARD_VIEWS: dict[str, str] = {
     "major": "重大及以上",
     "recent": "最近新增",
     "closed": STATUS_LABELS["closed"],
+    "message": INCIDENT_KIND_LABELS["message"],  # 留言 cases: on this tab only, never crowding the others
 }
+NOT_MESSAGES = [k for k in INCIDENT_KIND_LABELS if k != "message"]
 
 
 def board_context(session: Session, principal: Principal, now: datetime, view: BoardView) -> dict[str, Any]:
@@ -99,6 +101,7 @@ def board_context(session: Session, principal: Principal, now: datetime, view: B
         filters["overdue"] = True
     elif view == "major":
         filters["levels"] = ["重大", "特别重大"]
+    filters["kinds"] = ["message"] if view == "message" else NOT_MESSAGES
     page = service.list_alerts(
         session, now=now, department_id=principal.department_scope, sort="urgency", limit=200, **filters
     )

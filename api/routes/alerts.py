@@ -10,7 +10,7 @@ from alerting import service
 from api import alert_actions as actions
 from api.deps import DB, Now, Principal, State, api_user
 from api.ids import AlertId
-from yuqing.domain import StatusName
+from yuqing.domain import IncidentKind, StatusName
 from yuqing.schemas import SEVERITY_ORDER
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -35,6 +35,10 @@ def list_alerts(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     principal: Principal = api_user("alerts.view"),
+    kind: Annotated[
+        list[IncidentKind] | None,
+        Query(description="事件类型（可多选）：opinion 政务舆情、message 留言咨询、policy 政策文件"),
+    ] = None,
 ) -> service.AlertPage:
     scope = principal.department_scope
     if scope is not None and department not in (None, scope):
@@ -50,6 +54,7 @@ def list_alerts(
         sort=sort,
         offset=offset,
         limit=limit,
+        kinds=kind,
     )
 
 

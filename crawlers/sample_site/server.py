@@ -56,6 +56,7 @@ class SiteState:
     api: dict[str, Any] = field(default_factory=lambda: _load("api.yaml"))
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
+    replies: dict[str, dict[str, str]] = field(default_factory=dict)  # official replies added by /_control
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -73,6 +74,7 @@ class SiteState:
             counts[p["id"]] = {"repost": p["reposts"], "comment": p["comments"], "like": p["likes"]}
         with self.lock:
             self.counts = counts
+            self.replies = {}
 
     def bump(self, item_id: str, count: str, by: int) -> int:
         with self.lock:
@@ -113,6 +115,7 @@ class SampleSite:
             "/api/posts": self.api_posts,
             "/zwgk/zcwj/list.html": self.policy_list,
             "/_control/bump": self.bump,
+            "/_control/reply": self.reply,
             "/_control/reset": self.reset,
             "/bad/list.html": lambda q: self.html(self.page("bad_list.html")),
             "/bad/404": lambda q: (404, "text/html; charset=utf-8", "<h1>404 页面不存在</h1>".encode()),
@@ -205,8 +208,11 @@ class SampleSite:
     # --- boards -------------------------------------------------------------------------------
     def _with_counts(self, m: dict[str, Any]) -> dict[str, Any]:
         counts = self.state.counts[m["id"]]
+        with self.state.lock:
+            reply = self.state.replies.get(m["id"], {})
         return {
             **m,
+            **reply,
             "paras": _paras(m["body"]),
             "replies": counts.get("reply", counts.get("comment", 0)),
             "support": counts.get("like", 0),
@@ -321,6 +327,21 @@ class SampleSite:
         except (KeyError, ValueError):
             return 404, "application/json", json.dumps({"error": f"no item {item_id!r}"}).encode()
         return 200, "application/json", json.dumps({"id": item_id, count: value}).encode()
+
+    def reply(self, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+        """A board answers a message: ``/_control/reply?id=b2012&text=…&from=…&time=…`` shows the official
+        reply block (已回复) on its page from now on (``/_control/reset`` removes it)."""
+        item_id = query.get("id", [""])[0]
+        text = query.get("text", [""])[0].strip()
+        known = {m["id"] for m in (*self.state.board["messages"], *self.state.gbk["messages"])}
+        if item_id not in known or not text:
+            body = {"error": f"no message {item_id!r}" if item_id not in known else "text is required"}
+            return 404, "application/json", json.dumps(body).encode()
+        reply = {"status": "已回复", "reply": text, "reply_from": query.get("from", [""])[0],
+                 "reply_time": query.get("time", [""])[0]}
+        with self.state.lock:
+            self.state.replies[item_id] = reply
+        return 200, "application/json", json.dumps({"id": item_id, **reply}, ensure_ascii=False).encode()
 
     def reset(self, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
         self.state.reset()

@@ -165,4 +165,4 @@ def test_cli_check_exits_non_zero_and_prints_file_field_problem(tmp_path: Path) 
 def test_cli_check_accepts_the_default_sources() -> None:
     result = CliRunner().invoke(cli_app(), ["sources", "check", str(SOURCES_DIR)])
     assert result.exit_code == 0, result.output
-    assert "ok: 7 source file(s)" in result.output  # 6 + nanyang-policy (the policy register)
+    assert "ok: 8 source file(s)" in result.output  # 6 + nanyang-policy + xinxiang-board-replay

@@ -40,6 +40,9 @@ class IncidentRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     merged_into: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reply: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONType, default=None, doc="a 留言 incident: the official reply its board shows (MessageReply)"
+    )
 
 
 class IncidentPost(Base):
