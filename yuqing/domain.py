@@ -142,6 +142,9 @@ ACTION_LABELS: dict[str, str] = {
     # console confirmations of 人工研判
     "manual_created": "人工研判生成预警",
     "manual_raised": "人工研判上调级别",
+    # 会商 and assignment by the rules (alerting.consult, alerting.reassign)
+    "consult": "会商（牵头与协办）",
+    "reassigned_by_rules": "按规则重新分派",
 }
 
 # --- 持续发布 and 发声 -------------------------------------------------------------------------------------
