@@ -3,7 +3,8 @@
 Two open alerts are the same event when their places are related (the same place, or one inside the
 other, at least city level), they name a common specific kind of emergency (爆炸, 火灾, 泄漏 …: the words
 of ``nlp.incidents.EVENT_TYPES`` in the title, keywords and severity words; the generic 事故/救援/疏散
-and a gathering's 聚集 are not enough) and their spans of posts lie within ``nlp.incidents.EVENT_GAP`` of each other. The
+and a gathering's 聚集 are not enough) and their spans of posts lie within ``nlp.incidents.EVENT_GAP``
+of each other. The
 clustering usually puts such posts in one incident; when it does not (an aftermath post arriving before
 the words that tie it in), the later alert merges into the earliest one here: its clocks stop, the merge
 is in both alerts' audit logs with the reason, the merged incident is marked ``merged_into`` (so lists
