@@ -27,7 +27,7 @@ from alerting import escalation
 from alerting.directory import AdminLevel, Assignment, Department, Directory
 from alerting.models import Alert
 from alerting.state import FINAL
-from nlp.severity import responsible_type
+from nlp.severity import emergency_words, responsible_type
 from yuqing import audit
 from yuqing.db.models import AuditLog
 from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml_file
@@ -95,7 +95,7 @@ def rule_assignment(
         why_level=f"{level}级别" if level else "",
     )
     if emergency:
-        words = "、".join(incident.severity.triggers[:3])
+        words = "、".join(emergency_words(incident.severity)[:3])
         reason = assignment.reason.replace(
             f"主管部门类型 {emergency}", f"突发事件（{words}）由{emergency}负责", 1
         )

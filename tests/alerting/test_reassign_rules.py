@@ -60,6 +60,7 @@ def test_a_level_rise_moves_the_explosion_to_the_city_emergency_bureau(fengqiu, 
         assert (alert.department_id, alert.department_name) == ("xx-yjj", "新乡市应急管理局")
         reason = alert.assignment_reason or ""
         assert "级别由较大升至重大" in reason and "新乡市(4107)" in reason and "应急管理局" in reason
+        assert "突发事件（爆炸）由应急管理局负责" in reason  # the emergency's words, not its casualties
         history = service.alert_history(s, alert_id=alert.id)
         moved = [h for h in history if h.action == "reassigned_by_rules"]
         assert len(moved) == 1 and moved[0].details["from"]["department_id"] == "fq-zjj"
