@@ -5,6 +5,7 @@ kept on a category change; an unknown department is refused and the case stays w
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -119,3 +120,37 @@ def test_a_category_change_follows_the_rules_unless_a_person_chose(fengqiu, make
     worker.run_timers(clock.now())
     with db.session() as s:
         assert _recipients(s, res.alert_id, "handed_over") == {"fq-zjj", "fq-sthj"}
+
+
+def test_the_cli_reassigns_and_consults_and_refuses_an_unknown_department(
+    fengqiu, make_worker, db, db_engine, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from yuqing.cli.main import app
+    from yuqing.settings import get_settings
+
+    if db_engine.dialect.name != "sqlite":  # the CLI opens a database by URL; the PostgreSQL fixture is a
+        pytest.skip("schema of a shared database (the service path is tested on PostgreSQL above)")
+    res = make_worker().ingest(plant(1, "较大", []))
+    url = db_engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("YUQING_DB_URL", url)
+    monkeypatch.setenv("YUQING_DEPARTMENTS_FILE", str(DIRECTORY))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        bad = runner.invoke(app, ["alerts", "reassign", str(res.alert_id), "nowhere", "--reason", "试试"])
+        assert bad.exit_code == 2 and "部门目录中没有编号为 'nowhere' 的部门" in bad.stderr
+        missing = runner.invoke(app, ["alerts", "reassign", "999999", "fq-yjj", "--reason", "试试"])
+        assert missing.exit_code == 2 and "没有编号为 999999 的预警" in missing.stderr
+        moved = runner.invoke(app, ["alerts", "reassign", str(res.alert_id), "fq-yjj", "--reason", "爆炸"])
+        assert moved.exit_code == 0, moved.stderr
+        assert json.loads(moved.stdout)["department_id"] == "fq-yjj"
+        joint = runner.invoke(app, ["alerts", "consult", str(res.alert_id), "--assist", "fq-sthj",
+                                    "--assist", "fq-zjj", "--reason", "联合处置"])
+        assert joint.exit_code == 0, joint.stderr
+        assert json.loads(joint.stdout)["assisting"] == ["fq-sthj", "fq-zjj"]
+    finally:
+        get_settings.cache_clear()
+    with db.session() as s:
+        assert s.get_one(Alert, res.alert_id).department_id == "fq-yjj"
