@@ -1,4 +1,5 @@
-"""Sub-commands of the alerting domain: ``yuqing deadline`` and ``yuqing departments import|list``."""
+"""Sub-commands of the alerting domain: ``yuqing deadline``, ``yuqing departments import|list`` and
+``yuqing alerts reassign|consult`` (``alerting.assign_cli``)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(departments_app, name="departments")
     app.add_typer(rules_app, name="rules")
     app.add_typer(policies_app, name="policies")
+    from alerting.assign_cli import alerts_app
+
+    app.add_typer(alerts_app, name="alerts")

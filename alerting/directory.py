@@ -364,9 +364,17 @@ class Directory:
     # -- assignment ----------------------------------------------------------------------------
 
     def assign(
-        self, *, category: str | None, department_type: str | None, locations: list[Location]
+        self,
+        *,
+        category: str | None,
+        department_type: str | None,
+        locations: list[Location],
+        min_level: AdminLevel | None = None,
+        why_level: str = "",
     ) -> Assignment:
-        """The responsible department for an incident, with the rule that chose it."""
+        """The responsible department for an incident, with the rule that chose it. ``min_level``
+        (分级负责): the lowest administrative level that may answer, e.g. ``city`` for a 重大 event in a
+        county; ``why_level`` says why in the reason."""
         dtype = department_type or self.type_for_category(category)
         names: dict[str, str] = {}
         for loc in locations:
@@ -387,6 +395,10 @@ class Directory:
                 return self._to_duty_office(f"跨省事件：涉及 {listed}，无共同上级")
             region = common
             how = f"跨区域：涉及 {listed}，由共同上级 {self.region_name(common)} 负责"
+        width = {"province": 2, "city": 4, "county": 6}[min_level] if min_level else 6
+        if len(region) > width:
+            region = region[:width]
+            how = f"{how}；分级负责：{why_level or '按级别'}由 {self.region_name(region)} 负责"
         if dtype is None:
             dtype = self.config.duty_office_type
             what = f"类别不明，由属地{dtype}牵头"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alerting.insert_once import insert_once
@@ -30,6 +30,8 @@ SYSTEM = "system:alerting"
 BREACH = "breach"
 UNACKNOWLEDGED = "unacknowledged"
 REASSIGNED = "reassigned"
+HANDED_OVER = "handed_over"  # the department an alert moved away from is told where it went
+ASSISTING = "assisting"  # 会商: a 协办 department is told it helps on the case
 
 
 def snapshot(escalation: Escalation) -> dict[str, object]:
@@ -117,10 +119,54 @@ def notify_reassigned(session: Session, alert: Alert, now: datetime) -> None:
             alert_id=alert.id,
             deadline_id=None,
             threshold=REASSIGNED,
-            repeat=0,
+            repeat=_moves(session, alert.id, REASSIGNED),
             fire_at=now,
         ),
     )
+
+
+def _moves(session: Session, alert_id: int, threshold: str) -> int:
+    """How many notices of this kind the alert had: each move's notice is its own (not deduplicated)."""
+    session.flush()
+    return session.scalar(
+        select(func.count(EscalationStep.id)).where(
+            EscalationStep.alert_id == alert_id, EscalationStep.threshold == threshold
+        )
+    ) or 0
+
+
+def notify_handed_over(session: Session, alert: Alert, from_department_id: str, now: datetime) -> None:
+    """Tell the department the alert moved away from (a step due now; its key names that department)."""
+    _notify_other(session, alert, HANDED_OVER, from_department_id, now)
+
+
+def notify_assisting(session: Session, alert: Alert, department_id: str, now: datetime) -> None:
+    """Tell a 协办 department of the case (会商)."""
+    _notify_other(session, alert, ASSISTING, department_id, now)
+
+
+def _notify_other(session: Session, alert: Alert, threshold: str, department_id: str, now: datetime) -> None:
+    _add_step(
+        session,
+        EscalationStep(
+            key=f"{alert.id}:{threshold}:{department_id}:{now.isoformat()}"[:120],
+            alert_id=alert.id,
+            deadline_id=None,
+            threshold=threshold,
+            repeat=_moves(session, alert.id, threshold),
+            fire_at=now,
+        ),
+    )
+
+
+class _AsDepartment:
+    """The alert as seen from another department: roles resolve against that department."""
+
+    def __init__(self, alert: Alert, department_id: str) -> None:
+        self._alert, self.department_id, self.region_code = alert, department_id, None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._alert, name)
 
 
 def restart_cycle(session: Session, alert: Alert, now: datetime, why: str) -> None:
@@ -234,7 +280,7 @@ def fire_step(
     elif step.threshold != BREACH and alert.status == Status.SNOOZED:
         skip = "snoozed"
     elif (
-        step.threshold not in (BREACH, UNACKNOWLEDGED, REASSIGNED)
+        step.threshold not in (BREACH, UNACKNOWLEDGED, REASSIGNED, HANDED_OVER, ASSISTING)
         and step.repeat == 0
         and _superseded(session, step, now)
     ):
@@ -243,7 +289,7 @@ def fire_step(
         step.cancelled_at, step.outcome = now, skip
         return Fired(skip, 0)
 
-    if step.threshold == REASSIGNED:
+    if step.threshold in (REASSIGNED, HANDED_OVER, ASSISTING):
         roles: list[str] = ["department"]
     elif step.threshold == UNACKNOWLEDGED:
         roles = list(ladder.unacknowledged.notify)
@@ -259,7 +305,10 @@ def fire_step(
         _repeat(session, step, now, ladder.breach.repeat_every_minutes, ladder.breach.repeat_max)
     else:
         roles = next(list(t.notify) for t in ladder.reminders if t.name == step.threshold)
-    recipients = resolve(alert, roles, now)
+    if step.threshold in (HANDED_OVER, ASSISTING):  # the key: "<alert>:<threshold>:<department>:<time>"
+        recipients = resolve(_AsDepartment(alert, step.key.split(":")[2]), ["department"], now)  # type: ignore[arg-type]
+    else:
+        recipients = resolve(alert, roles, now)
     count = deliver(session, alert, deadline, step.threshold, step.repeat, recipients, now)
     step.fired_at = now
     step.outcome = f"notified {count}" + (f" (repeat {step.repeat})" if step.repeat else "")

@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerting import escalation, message_reply
+from alerting import escalation, message_reply, reassign
 from alerting.calendar import WorkCalendar
 from alerting.clocks import Policies, due_for
 from alerting.directory import Directory
@@ -132,9 +132,7 @@ def create_alert(
     now: datetime,
     cause: Cause = RULES,
 ) -> Alert:
-    assignment = ctx.directory.assign(
-        category=incident.category, department_type=incident.department_type, locations=incident.locations
-    )
+    assignment = reassign.rule_assignment(ctx.directory, incident, level)
     alert = Alert(
         fingerprint=fingerprint(incident.id),
         incident_id=incident.id,
@@ -187,7 +185,9 @@ def raise_level(
     ctx: IntakeContext,
     now: datetime,
     cause: Cause = RULES,
+    incident: Incident | None = None,
 ) -> None:
+    """Raise the level; with ``incident``, the rules choose the department again (分级负责)."""
     before_level, before_status = alert.level, alert.status
     alert.level = level
     alert.matched_rules = list(matched)
@@ -221,6 +221,10 @@ def raise_level(
             "deadlines_superseded": superseded,
         },
     )
+    if incident is not None:
+        reassign.follow_rules(
+            session, alert, incident, ctx.directory, now, level_changed=True, before_level=before_level
+        )
     ctx.deliver(session, alert, None, f"level:{level}", 0, ctx.resolve(alert, RAISED_ROLES, now), now)
 
 
@@ -236,6 +240,7 @@ def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: In
         message_reply.note_problems(session, alert, incident, now)
         message_reply.apply_reply(session, alert, incident, now)
         return IntakeResult("created", alert.id)
+    before_category = alert.category
     _copy_incident(alert, incident)
     alert.updated_at = now
     if (
@@ -243,8 +248,11 @@ def upsert_incident(session: Session, incident: Incident, now: datetime, ctx: In
         and alert.status != Status.MERGED
         and severity_rank(decision.level) > severity_rank(alert.level)
     ):
-        raise_level(session, alert, decision.level, decision.matched, ctx, now)
+        raise_level(session, alert, decision.level, decision.matched, ctx, now, incident=incident)
         message_reply.apply_reply(session, alert, incident, now)
         return IntakeResult("raised", alert.id)
     message_reply.apply_reply(session, alert, incident, now)
+    reassign.follow_rules(
+        session, alert, incident, ctx.directory, now, level_changed=False, before_category=before_category
+    )
     return IntakeResult("updated", alert.id)

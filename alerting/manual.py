@@ -105,7 +105,7 @@ def open_or_raise(
         raise ManualAlertRefused(f"预警 #{alert.id} 已{'合并' if alert.status == Status.MERGED else '关闭'}")
     if severity_rank(level) <= severity_rank(alert.level):
         raise ManualAlertRefused(f"预警 #{alert.id} 已是{alert.level}，只能上调级别")
-    raise_level(session, alert, level, (MANUAL_RULE,), ctx, now, cause)
+    raise_level(session, alert, level, (MANUAL_RULE,), ctx, now, cause, incident=incident_of(row))
     return IntakeResult("raised", alert.id)
 
 

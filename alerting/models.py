@@ -3,6 +3,7 @@
 alerts               one per incident (unique ``fingerprint``: the dedup key), level, state, department
 alert_deadlines      one clock per (alert, kind): due, original due, met / stopped / breached
 alert_releases       持续发布: every release (权威信息, 进展通报, 发布会) with time, link and note
+alert_assists        会商: the 协办 departments of an alert (the lead is the alert's department)
 escalation_steps     durable timers: each reminder or escalation with the time it fires (unique ``key``)
 supervisions         督办 records opened at a breach or on request
 notifications        the outbox and the send log's dedup: one row per (alert, deadline, threshold, recipient,
@@ -181,3 +182,23 @@ class NotificationAttempt(Base):
     message_ref: Mapped[str] = mapped_column(String(40), doc="one id per message sent (shared in a digest)")
 
     __table_args__ = (Index("ix_notification_attempts_channel_at", "channel", "at"),)
+
+
+class AlertAssist(Base):
+    """会商: a 协办 department of an alert (the lead is ``alerts.department_id``); it sees the case on its
+    page. A department taken off the case keeps its row with ``removed_at``."""
+
+    __tablename__ = "alert_assists"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    department_id: Mapped[str] = mapped_column(String(60), index=True)
+    department_name: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("alert_id", "department_id", name="uq_alert_assists_alert_department"),
+    )

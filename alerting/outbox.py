@@ -67,6 +67,12 @@ def compose(alert: Alert, deadline: AlertDeadline | None, threshold: str, repeat
     elif threshold == "reassigned":
         what = f"预警已改派至{dept}，请签收并处置"
         subject = f"{subject} — 改派"
+    elif threshold == "handed_over":
+        what = f"预警已由本单位改派至{dept}（原因见处置记录），请做好交接"
+        subject = f"{subject} — 已改派他单位"
+    elif threshold == "assisting":
+        what = f"会商：本单位为协办单位，请配合牵头单位{dept}处置"
+        subject = f"{subject} — 协办"
     elif threshold.startswith("level:"):
         what = f"预警级别升至 {alert.level}，请重新研判并按新时限处置"
         subject = f"{subject} — 级别上升"

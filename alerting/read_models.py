@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from alerting.models import Alert, AlertDeadline, Notification, Supervision
+from alerting.models import Alert, AlertAssist, AlertDeadline, Notification, Supervision
 from alerting.state import FINAL, OPEN
 from yuqing.domain import RELEASE_KINDS
 
@@ -144,12 +144,23 @@ class ReleaseRead(_Read):
         return self
 
 
+class AssistRead(_Read):
+    """会商: one 协办 department of the case."""
+
+    department_id: str
+    department_name: str
+    added_at: datetime
+    added_by: str
+    reason: str
+
+
 class AlertDetail(AlertRead):
     info_evidence: str | None
     press_evidence: str | None
     deadlines: list[DeadlineRead]
     supervisions: list[SupervisionRead]
     releases: list[ReleaseRead] = []
+    assisting: list[AssistRead] = []
 
 
 class NotificationRead(_Read):
@@ -365,3 +376,20 @@ def notification_event_ids(
         else Notification.deadline_id == row.deadline_id
     )
     return sorted({row.id, *session.scalars(query)})
+
+
+def helped_by(department_id: str) -> Select[tuple[int]]:
+    """The ids of the alerts ``department_id`` helps on (会商 协办)."""
+    return select(AlertAssist.alert_id).where(
+        AlertAssist.department_id == department_id, AlertAssist.removed_at.is_(None)
+    )
+
+
+def assists_of(session: Session, alert_id: int) -> list[AssistRead]:
+    """The alert's 协办 departments, in the order they joined."""
+    rows = session.scalars(
+        select(AlertAssist)
+        .where(AlertAssist.alert_id == alert_id, AlertAssist.removed_at.is_(None))
+        .order_by(AlertAssist.added_at, AlertAssist.id)
+    )
+    return [AssistRead.model_validate(r) for r in rows]

@@ -27,6 +27,8 @@ from alerting.read_models import (
     DepartmentSummary,
     NotificationRead,
     ReleaseRead,
+    assists_of,
+    helped_by,
     supervision_reads,
 )
 from alerting.state import FINAL, OPEN, Action, InvalidTransition, next_status, require
@@ -213,7 +215,7 @@ def reassign(
     require(Action.REASSIGN, alert.status)
     dept = directory.department(department_id)
     if dept is None:
-        raise InvalidRequest(f"no department {department_id!r} in the directory")
+        raise InvalidRequest(f"部门目录中没有编号为 {department_id!r} 的部门，预警仍由原单位负责")
     before = {"department_id": alert.department_id, "department_name": alert.department_name}
     alert.department_id, alert.department_name, alert.region_code = dept.id, dept.name, dept.region
     alert.assignment_reason = f"改派：{reason}"
@@ -229,6 +231,8 @@ def reassign(
         details={"from": before, "to": {"department_id": dept.id, "department_name": dept.name}},
     )
     escalation.notify_reassigned(session, alert, now)
+    if before["department_id"] and before["department_id"] != dept.id:  # the old department is told too
+        escalation.notify_handed_over(session, alert, before["department_id"], now)
     return _read(session, alert, now)
 
 
@@ -635,8 +639,8 @@ def list_alerts(
         query = query.where(Alert.level.in_(levels))
     if kinds:
         query = query.where(Alert.incident_kind.in_(kinds))
-    if department_id:
-        query = query.where(Alert.department_id == department_id)
+    if department_id:  # the department's own cases and those it helps on (会商 协办)
+        query = query.where(or_(Alert.department_id == department_id, Alert.id.in_(helped_by(department_id))))
     if q:
         query = query.where(or_(Alert.title.contains(q, autoescape=True), Alert.incident_id == q))
     if overdue is not None:
@@ -729,6 +733,7 @@ def get_alert(session: Session, *, alert_id: int, now: datetime) -> AlertDetail:
         deadlines=[DeadlineRead.of(d, now) for d in all_deadlines],
         supervisions=supervision_reads(supervisions),
         releases=alert_releases(session, alert_id=alert_id),
+        assisting=assists_of(session, alert_id),
     )
 
 

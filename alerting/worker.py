@@ -24,6 +24,7 @@ from alerting.clocks import Policies, recompute
 from alerting.directory import Directory, DirectoryError, load_directory
 from alerting.escalation import DeliverFn, fire_step
 from alerting.intake import IntakeContext, IntakeResult, upsert_incident
+from alerting.merge import merge_same_event
 from alerting.models import Alert, AlertDeadline, EscalationStep
 from alerting.notify.base import Channel
 from alerting.notify.registry import ConfiguredChannel, build_channels
@@ -145,7 +146,11 @@ class AlertingWorker(Worker):
         self._refresh(now)
         try:
             with self.db.transaction() as session:
-                return upsert_incident(session, incident, now, self.context())
+                ctx = self.context()
+                result = upsert_incident(session, incident, now, ctx)
+                if result.alert_id is not None and result.outcome != "seen":  # one event, one alert
+                    merge_same_event(session, result.alert_id, incident, ctx, now)
+                return result
         except (OperationalError, IntegrityError) as exc:  # another member raced us, or the DB blinked
             raise RetryableError(f"{exc.__class__.__name__}: {exc.orig}") from exc
 

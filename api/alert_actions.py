@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy.orm import Session
 
 from alerting import service
+from alerting.consult import assisting_ids, consult
 from alerting.directory import Directory, DirectoryError
 from alerting.directory import load_directory as directory_of
 from alerting.models import Alert
@@ -35,6 +36,7 @@ ActionName = Literal[
     "unsnooze",
     "close",
     "merge",
+    "consult",
 ]
 
 PERMISSION_FOR: dict[str, str] = {
@@ -52,6 +54,7 @@ PERMISSION_FOR: dict[str, str] = {
     "supervise": "alerts.supervise",
     "close": "alerts.dispatch",
     "merge": "alerts.dispatch",
+    "consult": "alerts.dispatch",  # 会商: the duty office names the lead and the 协办 departments
 }
 
 Text = Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
@@ -67,6 +70,25 @@ class NoteIn(BaseModel):
 class ReassignIn(BaseModel):
     department_id: str = Field(min_length=1, max_length=60, pattern=NO_NUL)
     reason: Text
+
+
+class ConsultIn(BaseModel):
+    """会商: the lead department (omit to keep it) and the full list of 协办 departments."""
+
+    lead_department_id: str | None = Field(default=None, min_length=1, max_length=60, pattern=NO_NUL)
+    assisting: list[Annotated[str, Field(min_length=1, max_length=60, pattern=NO_NUL)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="协办 department ids (a console form: comma-separated)",
+    )
+    reason: Text
+
+    @field_validator("assisting", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [p.strip() for p in v.replace("，", ",").split(",") if p.strip()]
+        return v
 
 
 class ReturnIn(BaseModel):
@@ -144,6 +166,7 @@ BODY_FOR: dict[str, type[BaseModel]] = {
     "unsnooze": NoteIn,
     "close": CloseIn,
     "merge": MergeIn,
+    "consult": ConsultIn,
 }
 
 
@@ -151,14 +174,20 @@ def not_found(alert_id: int) -> ProblemError:
     return ProblemError(404, "not-found", f"没有编号为 {alert_id} 的预警")
 
 
-def visible_alert(session: Session, alert_id: int, principal: Principal) -> Alert:
-    """The alert, if this user may see it; a department handler sees only its own department's."""
+def visible_alert(session: Session, alert_id: int, principal: Principal, *, act: bool = False) -> Alert:
+    """The alert, if this user may see it; a department handler sees only its own department's and the
+    ones it helps on (会商 协办), and acts only on its own (``act``)."""
     alert = session.get(Alert, alert_id)
     if alert is None:
         raise not_found(alert_id)
     scope = principal.department_scope
     if scope is not None and alert.department_id != scope:
-        raise not_found(alert_id)  # the same answer as "does not exist": no probing other departments
+        if scope not in assisting_ids(session, alert_id):
+            raise not_found(alert_id)  # the same answer as "does not exist": no probing other departments
+        if act:
+            raise ProblemError(
+                403, "forbidden", f"本单位是该预警的协办单位，由牵头单位（{alert.department_name}）办理"
+            )
     return alert
 
 
@@ -184,7 +213,7 @@ def perform(
         raise ProblemError(
             403, "forbidden", f"当前角色（{principal.role_label}）不能执行「{ACTION_LABELS[action]}」"
         )
-    alert = visible_alert(session, alert_id, principal)
+    alert = visible_alert(session, alert_id, principal, act=True)
     common: dict[str, Any] = {
         "alert_id": alert_id,
         "actor": principal.name,
@@ -256,6 +285,15 @@ def perform(
                 )
             case "close":
                 return service.close(session, review=data["review"], **common)
+            case "consult":
+                return consult(
+                    session,
+                    lead_department_id=data["lead_department_id"],
+                    assisting=data["assisting"],
+                    reason=data["reason"],
+                    directory=load_directory(session, settings),
+                    **common,
+                )
             case "merge":
                 if principal.department_scope is not None:
                     visible_alert(session, data["into_id"], principal)

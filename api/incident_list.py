@@ -62,7 +62,8 @@ def _filtered(
         query = query.where(IncidentRow.location_code.startswith(region))
     if severity_at_least:
         levels = SEVERITY_ORDER[SEVERITY_ORDER.index(severity_at_least):]
-        query = query.where(IncidentRow.severity.in_(levels))
+        # the level shown: the alert's once there is one, else the incident's candidate
+        query = query.where(func.coalesce(alert.c.level, IncidentRow.severity).in_(levels))
     if q:
         query = query.where(or_(IncidentRow.title.contains(q), IncidentRow.id == q))
     if alerted is not None:

@@ -207,6 +207,12 @@ def assess(text: str) -> Severity:
     return Severity(level=cast(SeverityLevel | None, level), triggers=triggers)  # pydantic checks it
 
 
+def emergency_words(severity: Severity) -> list[str]:
+    """The triggers of ``severity`` that name an emergency with a responsible department (爆炸, 火灾 …)."""
+    responsible = _load_rules().responsible
+    return [t for t in severity.triggers if t in responsible]
+
+
 def responsible_type(severity: Severity) -> str | None:
     """The department type that answers for the emergency behind ``severity`` (``responsible`` in
     severity.yaml), or None when no trigger is an emergency signal with a responsible type."""

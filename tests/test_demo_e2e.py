@@ -121,8 +121,10 @@ def run_demo(tmp_path: Path, engines: dict[str, str]) -> None:
         hours = {k: (time_of(d["due_at"]) - time_of(d["start"])) / 3600 for k, d in kinds.items()}
         assert hours["authoritative_info"] == 5 and hours["press_conference"] == 24
         assert client.get("/api/search", params={"q": "爆炸"}).json()["total"] > 0
-        # 属地管理: a 封丘 department answers, from the directory the demo imported
-        assert "封丘" in (major["department_name"] or ""), major
+        # 属地管理、分级负责、谁主管谁负责: at 重大 the explosion is the emergency-management bureau's, of
+        # 封丘's city (新乡) by the level rule, from the directory the demo imported, with the reason shown
+        assert "应急管理" in (major["department_name"] or ""), major
+        assert "新乡" in major["department_name"] and "分级负责" in (major["assignment_reason"] or ""), major
         assert len(client.get("/api/departments").json()) > 10
         # the sample 政策文件 page (source kind policy): a 政策解读 case and a key-policy 转载 case
         cases: dict[str, dict] = {}

@@ -156,6 +156,9 @@ ACTION_LABELS: dict[str, str] = {
     "message_replied": "网站已答复留言",
     "reply_unmatched": "答复无法对应",
     "input_problem": "输入问题",
+    # 会商 and assignment by the rules (alerting.consult, alerting.reassign)
+    "consult": "会商（牵头与协办）",
+    "reassigned_by_rules": "按规则重新分派",
 }
 
 # --- 持续发布 and 发声 -------------------------------------------------------------------------------------

@@ -129,5 +129,6 @@ for _name, _path, _summary in (
     ("unsnooze", "unsnooze", "恢复提醒"),
     ("close", "close", "关闭并复盘"),
     ("merge", "merge", "合并到另一条预警"),
+    ("consult", "consult", "会商：指定牵头单位与协办单位（值班员、管理员；须写明理由）"),
 ):
     _action_route(_name, _path, _summary)

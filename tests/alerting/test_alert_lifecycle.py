@@ -60,10 +60,12 @@ def test_ordinary_incident_gets_the_48h_response_deadline_and_no_severity_gets_n
 
 def test_assignment_by_place_and_category(make_worker, db):
     worker = make_worker()
-    env = worker.ingest(incident("env", category="环境保护", code="340803"))
+    env = worker.ingest(incident("env", level="较大", category="环境保护", code="340803"))
+    major = worker.ingest(incident("env-major", category="环境保护", code="340803"))
     health = worker.ingest(incident("health", category="卫生计生", code="340826"))
     nowhere = worker.ingest(incident("nowhere", category="卫生计生", code=""))
     assert _alert(db, env.alert_id).department_id == "dg-sthj"  # the district's own bureau
+    assert _alert(db, major.alert_id).department_id == "aq-sthj"  # 分级负责: a 重大 one is the city's
     assert _alert(db, health.alert_id).department_id == "aq-wjw"  # county has none: the city's
     assert _alert(db, nowhere.alert_id).department_id == "ah-wxb"  # unknown place: duty office
     assert "分级负责" in _alert(db, health.alert_id).assignment_reason

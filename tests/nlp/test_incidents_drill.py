@@ -91,3 +91,25 @@ def test_another_emergency_kind_or_place_stays_apart(enricher: Enricher) -> None
         change = tracker.add(post)
         assert change is not None
         assert change.incident.id != explosion, post.content
+
+
+def test_the_explosion_is_the_same_incident_in_any_arrival_order(enricher: Enricher) -> None:
+    """Partitions do not keep time order: in any order the drill ends as one incident with the same
+    level, category and answering department type (so the alert shows the same ones run after run)."""
+    import random
+
+    enriched = [enricher.enrich(p) for p in drill_posts()]
+    seen = set()
+    for seed in range(6):
+        order = list(enriched)
+        random.Random(seed).shuffle(order)
+        tracker = IncidentTracker()
+        for post in order:
+            tracker.add(post)
+        main_id, size = Counter(tracker.post_cluster.values()).most_common(1)[0]
+        main = next(i for i in tracker.ranked() if i.id == main_id)
+        seen.add((size, main.severity.level, main.category, main.department_type))
+    assert len(seen) == 1, seen
+    (size, level, _, department_type), = seen
+    assert level == "重大" and department_type == "应急管理局"
+    assert size >= len({p.id for p in enriched}) - 1
