@@ -125,6 +125,12 @@ def test_the_channel_examples_in_the_shipped_rules_file_build(monkeypatch: pytes
         "YUQING_FEISHU_URL",
         "YUQING_FEISHU_SECRET",
         "YUQING_WECOM_KEY",
+        "YUQING_WECOM_CORPID",
+        "YUQING_WECOM_APP_SECRET",
+        "YUQING_DINGTALK_APPKEY",
+        "YUQING_DINGTALK_APPSECRET",
+        "YUQING_SMS_URL",
+        "YUQING_SMS_SECRET",
     ):
         monkeypatch.setenv(name, f"https://robot.example/{name}")
     channels = build_channels([Channel.model_validate(e) for e in examples])
@@ -134,7 +140,11 @@ def test_the_channel_examples_in_the_shipped_rules_file_build(monkeypatch: pytes
         "FeishuChannel",
         "WeComChannel",
         "WebhookChannel",
+        "WeComAppChannel",
+        "DingTalkWorkChannel",
+        "SmsGatewayChannel",
     }
+    assert channels["leader-sms"].kind.needs_address == "phone"
     assert channels["ah-wxb"].per_minute == 20 and channels["ops"].per_minute is None
     monkeypatch.delenv("YUQING_WECOM_KEY")
     with pytest.raises(RulesError, match="YUQING_WECOM_KEY is not set"):
