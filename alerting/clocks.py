@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -72,7 +72,7 @@ class Applies(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     levels: dict[SeverityLevel, list[DeadlineKind]] = Field(
-        default_factory=lambda: {
+        default_factory=lambda: {  # type: ignore[arg-type]  # keys are SeverityLevel values
             "重大": ["authoritative_info", "press_conference"],
             "特别重大": ["authoritative_info", "press_conference"],
         }
@@ -139,7 +139,7 @@ class Policies(BaseModel):
         留言 (``message``) and 政策解读 (``policy``) get their working-day deadline, plus the level's
         deadlines when the level has its own (a 重大 留言 still needs authoritative information within 5 h);
         any other 政务舆情 gets the level's deadlines, else the default (``response``)."""
-        by_level = self.applies.levels.get(level, []) if level else []
+        by_level: list[str] = self.applies.levels.get(cast(SeverityLevel, level), []) if level else []
         own = self.applies.incident_kinds.get(incident_kind)
         kinds = [*own, *by_level] if own else (by_level or self.applies.default)
         return list(dict.fromkeys(kinds))

@@ -180,9 +180,9 @@ def merge_same_event(
             session, alert_id=other.id, into_id=survivor.id, reason=why, actor=SYSTEM, channel="system",
             now=now,
         )
-        row = session.get(IncidentRow, other.incident_id)
-        if row is not None and row.id != survivor.incident_id:
-            row.merged_into = survivor.incident_id
+        merged_row = session.get(IncidentRow, other.incident_id)
+        if merged_row is not None and merged_row.id != survivor.incident_id:
+            merged_row.merged_into = survivor.incident_id
         merged.append({"alert_id": other.id, "into_id": survivor.id, "reason": why})
     return merged
 

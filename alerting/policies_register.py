@@ -205,13 +205,14 @@ def _open_case(
     channel: audit.Channel,
 ) -> Alert:
     """The policy's incident row and its alert, assigned by 属地管理 and 谁主管谁负责."""
+    department_type: str | None
     if kind == "reprint":
         department_type, incident_kind = PORTAL_DEPARTMENT_TYPE, "key_policy"
         why = f"{POLICY_LEVELS[row.level]}重要政策，须 24 小时内在政府网站转载"
     else:
         department_type, incident_kind = issuer_type or entry.department_type, "policy"
         why = "本地政策文件，须 3 个工作日内发布解读"
-    region = row.region_code or ctx.directory.config.home_region
+    region = row.region_code or ctx.directory.config.home_region or ""
     place = ctx.directory.config.regions.get(region) or region
     incident = IncidentRow(
         id=f"policy-{row.url_key[:24]}",

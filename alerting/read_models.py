@@ -247,7 +247,7 @@ class BoardCounters(BaseModel):
         )
 
 
-def next_open_due() -> Select[tuple[int, datetime]]:
+def next_open_due() -> Select[int, datetime]:
     """Per alert, the earliest due time of a clock still running (met and stopped clocks do not count)."""
     return (
         select(AlertDeadline.alert_id, func.min(AlertDeadline.due_at).label("next_due"))
@@ -378,7 +378,7 @@ def notification_event_ids(
     return sorted({row.id, *session.scalars(query)})
 
 
-def helped_by(department_id: str) -> Select[tuple[int]]:
+def helped_by(department_id: str) -> Select[int]:
     """The ids of the alerts ``department_id`` helps on (会商 协办)."""
     return select(AlertAssist.alert_id).where(
         AlertAssist.department_id == department_id, AlertAssist.removed_at.is_(None)

@@ -605,7 +605,7 @@ def _read(session: Session, alert: Alert, now: datetime) -> AlertRead:
     return AlertRead.of(alert, _open_deadlines(session, [alert.id])[alert.id], now)
 
 
-def _next_due() -> Select[tuple[int, datetime]]:
+def _next_due() -> Select[int, datetime]:
     return (
         select(AlertDeadline.alert_id, func.min(AlertDeadline.due_at).label("next_due"))
         .where(AlertDeadline.stopped_at.is_(None))

@@ -89,13 +89,14 @@ def list_incidents(
     since = now - timedelta(hours=hours)
     query = _filtered(principal, since, category, region, severity_at_least, q, alerted)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    order = {
+    order: tuple[Any, ...] = {
         "heat": (IncidentRow.heat.desc(),),
         "burst": (IncidentRow.burst.desc(), IncidentRow.heat.desc()),
         "newest": (IncidentRow.first_seen.desc(),),
         "negative": (IncidentRow.negative_share.desc(), IncidentRow.heat.desc()),
     }[sort]
-    rows = session.execute(query.order_by(*order, IncidentRow.id).offset(offset).limit(limit)).all()
+    page = query.order_by(*order, IncidentRow.id).offset(offset).limit(limit)
+    rows: list[Any] = list(session.execute(page))
     items = [
         IncidentSummary(
             **IncidentOut.of(row).model_dump(),

@@ -99,7 +99,8 @@ def leader_overview(session: Session, directory: Directory | None, *, now: datet
         ).all()
     )
     regions = []
-    for code in sorted({*incidents, *alerts} - {None}, key=lambda c: (-(incidents.get(c) or 0), c)):
+    codes = [c for c in {*incidents, *alerts} if c is not None]
+    for code in sorted(codes, key=lambda c: (-(incidents.get(c) or 0), c)):
         name = directory.region_name(code, "") if directory else ""
         name = name or place_name(code)
         regions.append(

@@ -122,7 +122,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's English default: say it in Chinese
             detail = _PLAIN_DETAILS.get(exc.status_code, detail)
-        return problem_response(request, exc.status_code, detail, headers=exc.headers)
+        return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -32,11 +32,11 @@ import heapq
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from yuqing.schemas import (
     Location,
     MessageReply,
     Severity,
+    SeverityLevel,
     severity_rank,
 )
 
@@ -646,12 +647,12 @@ class IncidentTracker:
             if tid is not None:
                 logdf[tid] = value
 
-    def _vector(self, weights: dict[str, float]) -> dict[str, float]:
+    def _vector(self, weights: Mapping[str, float]) -> dict[str, float]:
         n = math.log(1 + self._docs)
         ldf = self._ldf  # math.log(1 + df[t]), kept
         return {t: w * (n - ldf.get(t, 0.0) + 1.0) for t, w in weights.items() if w > 1e-9}
 
-    def _top(self, weights: dict[str, float], limit: int) -> list[str]:
+    def _top(self, weights: Mapping[str, float], limit: int) -> list[str]:
         """The ``limit`` heaviest terms by TF-IDF (rounded, so float noise never reorders equals)."""
         vec = self._vector(weights)
         if len(vec) > limit:  # only terms within rounding of the limit-th heaviest can be among them
@@ -792,7 +793,7 @@ class IncidentTracker:
             category=category,
             department_type=_winner(agg.departments.get(category)),
             severity=Severity(
-                level=severe[0][1].severity if severe else None,
+                level=cast(SeverityLevel | None, severe[0][1].severity if severe else None),
                 triggers=list(dict.fromkeys(t for _, m in severe for t in m.triggers))[:MAX_TRIGGERS],
             ),
             post_count=n,

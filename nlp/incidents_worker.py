@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
@@ -41,7 +41,7 @@ from yuqing.bus import Bus, Message, open_bus
 from yuqing.clock import Clock
 from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database, open_database
-from yuqing.schemas import EnrichedPost, Incident, Location, MessageReply, Severity
+from yuqing.schemas import EnrichedPost, Incident, Location, MessageReply, Severity, SeverityLevel
 from yuqing.settings import Settings
 from yuqing.topology import Topics
 from yuqing.worker import Output, RetryableError, Worker
@@ -312,7 +312,9 @@ def _incident_of(row: IncidentRow, post_ids: list[str], source_ids: list[str]) -
         locations=[Location(**loc) for loc in row.locations or []],
         category=row.category,
         department_type=row.department_type,
-        severity=Severity(level=row.severity, triggers=list(row.severity_triggers or [])),
+        severity=Severity(
+            level=cast(SeverityLevel | None, row.severity), triggers=list(row.severity_triggers or [])
+        ),
         post_count=row.post_count,
         source_count=row.source_count,
         heat=row.heat,

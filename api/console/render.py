@@ -41,7 +41,7 @@ def cn_time(value: datetime | str | None, fmt: str = "%m-%d %H:%M") -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if value.tzinfo is None:
         return value.strftime(fmt)
     return value.astimezone(CN_TZ).strftime(fmt)

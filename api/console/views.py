@@ -126,12 +126,12 @@ def _with(params: SearchParams, **changes: object) -> str:
 def _facet_groups(
     params: SearchParams, facets: dict[str, list], labels: ConsoleLabels, dates: dict[str, str | None]
 ) -> list[dict[str, object]]:
-    groups = []
+    groups: list[dict[str, object]] = []
     for name, label in FACET_LABELS.items():
         param = FACET_PARAMS.get(name)
-        buckets = []
+        buckets: list[dict[str, object]] = []
         for bucket in facets.get(name, []):
-            active = bool(param) and bucket.value in (getattr(params, param) or [])
+            active = param is not None and bucket.value in (getattr(params, param) or [])
             href = None
             if param:
                 chosen = list(getattr(params, param) or [])
@@ -157,9 +157,9 @@ def search_page(
     try:
         form = search_form(request.query_params)
     except SearchFormError as exc:
-        context = {"nav": "search", "params": SearchParams(q=exc.q), "start_date": "", "end_date": "",
+        refused = {"nav": "search", "params": SearchParams(q=exc.q), "start_date": "", "end_date": "",
                    "error": exc.detail}
-        return render(request, "search.html", context, status_code=422)
+        return render(request, "search.html", refused, status_code=422)
     params = form.params
     context: dict[str, object] = {
         "nav": "search",

@@ -97,7 +97,7 @@ def _action_route(name: str, path: str, summary: str) -> None:
 
     def endpoint(
         alert_id: AlertId,
-        body: body_model,
+        body: body_model,  # type: ignore[valid-type]  # the action's body model, chosen per route
         session: DB,
         state: State,
         now: Now,  # type: ignore[valid-type]

@@ -19,7 +19,7 @@ class DepartmentOut(BaseModel):
     id: str
     name: str
     type: str
-    level: str
+    level: str | None = None
     region: str
 
 

@@ -66,7 +66,7 @@ def get_policies(
 
     views = list_policies(session, limit=limit)
     scope = principal.department_scope
-    return [PolicyOut(**v.as_json()) for v in views if scope is None or v.department_id == scope]
+    return [PolicyOut.model_validate(v.as_json()) for v in views if scope is None or v.department_id == scope]
 
 
 @router.post("", response_model=PolicyCreated, status_code=201,
@@ -107,4 +107,4 @@ def post_policy(
     view = next(v for v in list_policies(session, limit=100_000) if v.id == result.policy.id)
     if result.outcome == "seen":
         response.status_code = 200
-    return PolicyCreated(outcome=result.outcome, policy=PolicyOut(**view.as_json()))
+    return PolicyCreated(outcome=result.outcome, policy=PolicyOut.model_validate(view.as_json()))

@@ -18,13 +18,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from yuqing.settings import Settings
 
-PIPELINE_STAGES = ("crawler", "nlp", "indexer", "incidents", "alerting")
+if TYPE_CHECKING:
+    from api.auth.users import DemoLogin
+
+PIPELINE_STAGES: tuple[str, ...] = ("crawler", "nlp", "indexer", "incidents", "alerting")
 PIPELINE_STAGES += ("policies",)  # the policy register (alerting.policy_worker)
 
 
@@ -131,7 +134,7 @@ def remove_embedded_state(settings: Settings) -> None:
     shutil.rmtree(settings.data_dir / "logs", ignore_errors=True)
 
 
-def prepare(settings: Settings) -> list[tuple[str, str, str]]:
+def prepare(settings: Settings) -> list[DemoLogin]:
     """Migrate the database, load the department directory (once), create one user per role."""
     from sqlalchemy import select
 
