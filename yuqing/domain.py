@@ -142,6 +142,8 @@ ACTION_LABELS: dict[str, str] = {
     # console confirmations of 人工研判
     "manual_created": "人工研判生成预警",
     "manual_raised": "人工研判上调级别",
+    # reports (reports/review.py)
+    "review_saved": "填写复盘",
 }
 
 # --- 持续发布 and 发声 -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from api.ids import AlertId
 from api.incident_view import incident_detail
 from api.live import alerts_version
 from api.problems import ProblemError
+from reports.incident import read_review
 from yuqing.db.models import IncidentRow
 from yuqing.domain import ACTION_LABELS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
@@ -163,6 +164,7 @@ def incident_context(
         "merged": detail.merged,
         "merged_alerts": detail.merged_alerts,
         "effect": detail.effect,
+        "report_review": read_review(session, row.id),
         "heat_chart": {
             "labels": labels,
             "posts": [p.posts for p in series],

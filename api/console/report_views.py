@@ -1,0 +1,55 @@
+"""Console pages for reports: the 专报 / 复盘 download of an incident and the 复盘 form (问题, 整改措施)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from api.console.incident_views import current_alert_id
+from api.console.render import render_error
+from api.console.views import see_other
+from api.deps import DB, Now, Principal, State, console_user
+from api.incident_view import visible_incident
+from reports.download import download, store_or_none
+from reports.review import ReviewRefused, save_review
+from reports.service import incident_report
+
+router = APIRouter(include_in_schema=False)
+
+DOC_FORMATS = ("pdf", "docx", "html")
+
+
+def _incident_page(session: DB, incident_id: str) -> str:
+    alert_id = current_alert_id(session, incident_id)
+    return f"/alerts/{alert_id}" if alert_id is not None else f"/incidents/{incident_id}"
+
+
+@router.get("/reports/incidents/{incident_id}.{fmt}")
+def incident_report_file(
+    request: Request, incident_id: str, fmt: str, state: State, session: DB, now: Now,
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    """专报 / 复盘 download (the button on the incident and alert pages)."""
+    visible_incident(session, incident_id, principal)
+    if fmt not in DOC_FORMATS:
+        return render_error(request, 404, f"不支持的报告格式：{fmt}（可选 PDF、Word、HTML）")
+    data = incident_report(session, store_or_none(state), incident_id, fmt, now=now)  # type: ignore[arg-type]
+    return download(data, f"舆情专报-{incident_id}.{fmt}", fmt)
+
+
+@router.post("/reports/incidents/{incident_id}/review")
+async def review_form(
+    request: Request, incident_id: str, session: DB, now: Now,
+    principal: Principal = console_user("reports.review"),
+) -> Response:
+    """复盘 from the console: stored, and each save is in the audit log."""
+    visible_incident(session, incident_id, principal)
+    form = await request.form()
+    try:
+        save_review(session, incident_id, problems=str(form.get("problems", "")),
+                    measures=str(form.get("measures", "")), actor=principal.name, channel=principal.channel,
+                    now=now)
+    except ReviewRefused as exc:
+        session.rollback()
+        return render_error(request, 422, f"复盘未保存：{exc}")
+    return see_other(_incident_page(session, incident_id) + "?done=review_saved#report")

@@ -1,0 +1,63 @@
+"""``yuqing report …``: the incident 专报 / 复盘, the 台账 and the 日报 / 周报 as files.
+
+Bad input (an unknown incident, a date in the wrong format, an unknown format) exits with status 2 and a
+message; the file is written to a temporary name and renamed once complete, so a failure leaves none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+report_app = typer.Typer(
+    help="报告：事件专报/复盘、台账、舆情日报/周报 (reports as PDF, Word, HTML, XLSX, CSV).",
+    no_args_is_help=True,
+)
+
+FORMAT_HELP = "pdf | docx | html"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"yuqing report: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> str:
+    fmt = fmt.lower()
+    if fmt not in allowed:
+        _fail(f"不支持的格式 {fmt!r}（可选：{' | '.join(allowed)}）")
+    return fmt
+
+
+def _out(out: Path | None, default_name: str) -> Path:
+    return out if out is not None else Path(default_name)
+
+
+@report_app.command("incident")
+def incident(
+    incident_id: Annotated[str, typer.Argument(help="incident id (as on the console's incident page)")],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "pdf",
+    out: Annotated[Path | None, typer.Option("--out", help="file (default: 专报-<id>.<format>)")] = None,
+) -> None:
+    """事件专报 / 复盘: overview, spread charts, typical posts, handling timeline, clocks, effect review,
+    and the analyst's 复盘."""
+    from reports.files import write_atomic
+    from reports.incident import IncidentNotFound
+    from reports.service import incident_report
+    from reports.session import cli_context
+
+    fmt = _check_format(fmt, ("pdf", "docx", "html"))
+    path = _out(out, f"专报-{incident_id}.{fmt}")
+    with cli_context() as (db, store, now):
+        try:
+            with db.transaction() as session:
+                data = incident_report(session, store, incident_id, fmt, now=now)
+        except IncidentNotFound as exc:
+            _fail(str(exc))
+    write_atomic(path, data)
+    typer.echo(f"{path} ({len(data)} bytes)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")
