@@ -16,6 +16,8 @@ report_app = typer.Typer(
 )
 
 FORMAT_HELP = "pdf | docx | html"
+FROM_HELP = "first day YYYY-MM-DD (Beijing time), inclusive; default 30 days before --to"
+TO_HELP = "end day YYYY-MM-DD, exclusive; default tomorrow"
 
 
 def _fail(message: str) -> None:
@@ -55,6 +57,39 @@ def incident(
                 data = incident_report(session, store, incident_id, fmt, now=now)
         except IncidentNotFound as exc:
             _fail(str(exc))
+    write_atomic(path, data)
+    typer.echo(f"{path} ({len(data)} bytes)")
+
+
+@report_app.command("ledger")
+def ledger(
+    date_from: Annotated[str | None, typer.Option("--from", help=FROM_HELP)] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help=TO_HELP)] = None,
+    department: Annotated[str | None, typer.Option("--department", help="department id")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="opinion | message | policy")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="xlsx | csv")] = "xlsx",
+    out: Annotated[Path | None, typer.Option("--out", help="file (default: 台账-<from>-<to>.<fmt>)")] = None,
+) -> None:
+    """台账: every case of the period with every deadline, its outcome and the evidence links (XLSX, or CSV
+    in UTF-8 with BOM). A period without cases gives a ledger that says so."""
+    from alerting.performance import PeriodError
+    from reports.files import write_atomic
+    from reports.ledger import LedgerError
+    from reports.service import ledger_report
+    from reports.session import cli_context
+    from yuqing.settings import get_settings
+
+    fmt = _check_format(fmt, ("xlsx", "csv"))
+    with cli_context() as (db, _store, now):
+        try:
+            with db.transaction() as session:
+                data, name = ledger_report(
+                    session, date_from=date_from, date_to=date_to, department=department, kind=kind, fmt=fmt,
+                    now=now, console_url=get_settings().console_url,
+                )
+        except (PeriodError, LedgerError) as exc:
+            _fail(str(exc))
+    path = _out(out, name)
     write_atomic(path, data)
     typer.echo(f"{path} ({len(data)} bytes)")
 

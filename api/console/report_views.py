@@ -53,3 +53,24 @@ async def review_form(
         session.rollback()
         return render_error(request, 422, f"复盘未保存：{exc}")
     return see_other(_incident_page(session, incident_id) + "?done=review_saved#report")
+
+
+@router.get("/reports/ledger.{fmt}")
+def ledger_file(
+    request: Request, fmt: str, state: State, session: DB, now: Now,
+    principal: Principal = console_user("alerts.view"),
+) -> Response:
+    """台账 download from the 报告 page (department handlers: their own department only)."""
+    from alerting.performance import PeriodError
+    from reports.ledger import LedgerError
+    from reports.service import ledger_report
+
+    q = request.query_params
+    department = principal.department_scope or q.get("department") or None
+    try:
+        data, name = ledger_report(session, date_from=q.get("from"), date_to=q.get("to"),
+                                   department=department, kind=q.get("kind") or None, fmt=fmt, now=now,
+                                   console_url=state.settings.console_url)
+    except (PeriodError, LedgerError) as exc:
+        return render_error(request, 422, f"台账无法导出：{exc}")
+    return download(data, name, fmt)

@@ -67,3 +67,41 @@ def put_review(
         raise ProblemError(404, "not-found", str(exc)) from None
     return ReviewOut(incident_id=incident_id, problems=row.problems, measures=row.measures,
                      updated_by=row.updated_by)
+
+
+LedgerFormat = Literal["xlsx", "csv"]
+LEDGER_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "text/csv": {}},
+        "description": "台账文件",
+    }
+}
+
+
+@router.get("/ledger", response_class=Response, responses=LEDGER_RESPONSES,
+            summary="台账：期间内每个案件的每项时限、执行结果与依据链接（XLSX 或 CSV）")
+def get_ledger(
+    state: State,
+    session: DB,
+    now: Now,
+    date_from: Annotated[str | None, Query(alias="from", max_length=10, description="开始日期（含）")] = None,
+    date_to: Annotated[str | None, Query(alias="to", max_length=10, description="结束日期（不含）")] = None,
+    department: Annotated[str | None, Query(max_length=60, pattern=NO_NUL, description="部门 id")] = None,
+    kind: Annotated[str | None, Query(max_length=16, description="opinion | message | policy")] = None,
+    fmt: Annotated[LedgerFormat, Query(alias="format", description="xlsx | csv")] = "xlsx",
+    principal: Principal = api_user("alerts.view"),
+) -> Response:
+    """Department handlers get their own department's cases only."""
+    from alerting.performance import PeriodError
+    from reports.ledger import LedgerError
+    from reports.service import ledger_report
+
+    if principal.department_scope is not None:
+        department = principal.department_scope
+    try:
+        data, name = ledger_report(session, date_from=date_from, date_to=date_to, department=department,
+                                   kind=kind, fmt=fmt, now=now, console_url=state.settings.console_url)
+    except (PeriodError, LedgerError) as exc:
+        kind_of = "invalid-period" if isinstance(exc, PeriodError) else "invalid-filter"
+        raise ProblemError(422, kind_of, str(exc)) from None
+    return download(data, name, fmt)
