@@ -99,3 +99,23 @@ def bars(labels: Sequence[str], values: Sequence[float], title: str, unit: str =
         ax.tick_params(axis="x", labelsize=8)
     ax.set_title(title)
     return _png(fig)
+
+
+def counts_trend(times: Sequence[datetime], series: dict[str, Sequence[int]], title: str, *,
+                 daily: bool = True) -> bytes:
+    """Counts per bucket, one group of bars per series (新增事件, 新增预警 …)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.2, 3.0))
+    width = 0.8 / max(1, len(series))
+    colors = ("#5b8ff9", "#e8684a", "#5ad8a6", "#f6bd16")
+    for n, (name, values) in enumerate(series.items()):
+        ax.bar([i + n * width for i in range(len(times))], values, width=width, label=name,
+               color=colors[n % len(colors)])
+    fmt = "%H时" if daily else "%m-%d"
+    labels = [t.astimezone(CN_TZ).strftime(fmt) for t in times]
+    _thin_ticks(ax, labels, most=12 if daily else 7)
+    ax.set_ylabel("数量")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return _png(fig)

@@ -94,5 +94,64 @@ def ledger(
     typer.echo(f"{path} ({len(data)} bytes)")
 
 
+def _periodic(kind: str, key: str, fmt: str, out: Path | None) -> None:
+    from reports.files import write_atomic
+    from reports.periodic import ReportPeriodError, generate, period_of
+    from reports.session import cli_context
+
+    fmt = _check_format(fmt, ("pdf", "docx", "html"))
+    try:
+        rp = period_of(kind, key)
+    except ReportPeriodError as exc:
+        _fail(str(exc))
+    with cli_context() as (db, _store, now), db.transaction() as session:
+        made = generate(session, rp, fmt, now=now, actor="cli")
+    path = _out(out, f"{rp.title}.{fmt}")
+    write_atomic(path, made.data)
+    note = "已存档" if made.stored is not None and made.created else (
+        "返回已存档的报告" if made.stored is not None else "期间尚未结束，未存档")
+    typer.echo(f"{path} ({len(made.data)} bytes; {note})")
+
+
+@report_app.command("daily")
+def daily(
+    day: Annotated[str, typer.Option("--date", help="the day, YYYY-MM-DD (Beijing time)")],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "pdf",
+    out: Annotated[Path | None, typer.Option("--out", help="file (default: 舆情日报（…）.<format>)")] = None,
+) -> None:
+    """舆情日报: new incidents by level, region and category; alerts opened, on time, breached; the hottest
+    incidents; departments' on-time rates; trend charts. Stored once the day has ended (idempotent)."""
+    _periodic("daily", day, fmt, out)
+
+
+@report_app.command("weekly")
+def weekly(
+    week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W49 (Monday to Sunday)")],
+    fmt: Annotated[str, typer.Option("--format", help=FORMAT_HELP)] = "pdf",
+    out: Annotated[Path | None, typer.Option("--out", help="file (default: 舆情周报（…）.<format>)")] = None,
+) -> None:
+    """舆情周报: the 日报's contents over one ISO week, with a chart per day. Stored once the week ended."""
+    _periodic("weekly", week, fmt, out)
+
+
+@report_app.command("due")
+def due(
+    fmt: Annotated[list[str] | None, typer.Option("--format", help="formats to store (repeatable)")] = None,
+) -> None:
+    """Store yesterday's 日报 and last week's 周报 if not stored yet (idempotent): run it daily at 08:00
+    Asia/Shanghai from cron or a systemd timer."""
+    from reports.periodic import generate, last_complete
+    from reports.session import cli_context
+
+    formats = [_check_format(f, ("pdf", "docx", "html")) for f in (fmt or ["pdf", "docx"])]
+    with cli_context() as (db, _store, now):
+        for kind in ("daily", "weekly"):
+            rp = last_complete(kind, now)  # type: ignore[arg-type]
+            for f in formats:
+                with db.transaction() as session:
+                    made = generate(session, rp, f, now=now, actor="schedule")
+                typer.echo(f"{rp.title}.{f}: {'已生成' if made.created else '已存在'}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")

@@ -74,3 +74,61 @@ def ledger_file(
     except (PeriodError, LedgerError) as exc:
         return render_error(request, 422, f"台账无法导出：{exc}")
     return download(data, name, fmt)
+
+
+@router.get("/reports")
+def reports_page(
+    request: Request, session: DB, now: Now, principal: Principal = console_user("reports.view"),
+) -> Response:
+    """报告: the stored 日报 / 周报, a form to make one, and the 台账 download."""
+    from api.console.render import render
+    from reports.periodic import last_complete, list_stored
+    from yuqing.clock import CN_TZ
+    from yuqing.domain import INCIDENT_KIND_LABELS
+
+    today = now.astimezone(CN_TZ).date()
+    context = {
+        "nav": "reports",
+        "stored": list_stored(session),
+        "today": today.isoformat(),
+        "yesterday": last_complete("daily", now).key,
+        "last_week": last_complete("weekly", now).key,
+        "kinds": INCIDENT_KIND_LABELS,
+        "flash": "报告已生成" if request.query_params.get("done") == "generated" else None,
+    }
+    return render(request, "reports.html", context)
+
+
+@router.post("/reports/periodic")
+async def periodic_form(
+    request: Request, session: DB, now: Now, principal: Principal = console_user("reports.view"),
+) -> Response:
+    """Generate (or fetch the stored) 日报 / 周报: a period that has ended is stored once and listed; a
+    running one (today) is sent straight back as a file."""
+    from reports.periodic import ReportPeriodError, generate, period_of
+
+    form = await request.form()
+    fmt = str(form.get("format", "pdf"))
+    if fmt not in DOC_FORMATS:
+        return render_error(request, 422, f"不支持的报告格式：{fmt}")
+    try:
+        rp = period_of(str(form.get("kind", "")), str(form.get("period", "")))
+    except ReportPeriodError as exc:
+        return render_error(request, 422, f"报告未生成：{exc}")
+    made = generate(session, rp, fmt, now=now, actor=principal.name)
+    if made.stored is None:
+        return download(made.data, f"{rp.title}（截至{now:%H%M}）.{fmt}", fmt)
+    return see_other("/reports?done=generated")
+
+
+@router.get("/reports/files/{report_id}")
+def stored_file(
+    request: Request, report_id: str, session: DB, principal: Principal = console_user("reports.view"),
+) -> Response:
+    from reports.models import GeneratedReport
+
+    valid = report_id.isdigit() and len(report_id) < 12
+    row = session.get(GeneratedReport, int(report_id)) if valid else None
+    if row is None:
+        return render_error(request, 404, f"没有编号为 {report_id} 的报告")
+    return download(row.content, f"{row.title}.{row.fmt}", row.fmt)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
@@ -105,3 +106,41 @@ def get_ledger(
         kind_of = "invalid-period" if isinstance(exc, PeriodError) else "invalid-filter"
         raise ProblemError(422, kind_of, str(exc)) from None
     return download(data, name, fmt)
+
+
+class StoredReportOut(BaseModel):
+    id: int
+    kind: str = Field(description="daily | weekly")
+    period: str = Field(description="2026-12-04 | 2026-W49")
+    fmt: str
+    title: str
+    size: int
+    created_at: datetime
+    created_by: str
+
+
+@router.get("/periodic", response_model=list[StoredReportOut], summary="已存档的舆情日报 / 周报（最新在前）")
+def get_periodic(session: DB, principal: Principal = api_user("reports.view")) -> list[StoredReportOut]:
+    from reports.periodic import list_stored
+
+    return [StoredReportOut.model_validate(r, from_attributes=True) for r in list_stored(session)]
+
+
+@router.get("/periodic/{kind}/{period}", response_class=Response, responses=FILE_RESPONSES,
+            summary="舆情日报 / 周报：每期生成一次并存档（期间未结束时即时生成、不存档）")
+def get_periodic_file(
+    kind: Literal["daily", "weekly"],
+    period: Annotated[str, Path(max_length=10, description="日报 2026-12-04；周报 2026-W49")],
+    session: DB,
+    now: Now,
+    fmt: Annotated[DocFormat, Query(alias="format", description="pdf | docx | html")] = "pdf",
+    principal: Principal = api_user("reports.view"),
+) -> Response:
+    from reports.periodic import ReportPeriodError, generate, period_of
+
+    try:
+        rp = period_of(kind, period)
+    except ReportPeriodError as exc:
+        raise ProblemError(422, "invalid-period", str(exc)) from None
+    made = generate(session, rp, fmt, now=now, actor=principal.name)
+    return download(made.data, f"{rp.title}.{fmt}", fmt)
