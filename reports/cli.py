@@ -137,20 +137,50 @@ def weekly(
 @report_app.command("due")
 def due(
     fmt: Annotated[list[str] | None, typer.Option("--format", help="formats to store (repeatable)")] = None,
+    send: Annotated[
+        list[str] | None,
+        typer.Option("--send", help="channel of the rules file to send to, or CHANNEL:ADDRESS for e-mail "
+                                    "(repeatable); each report is sent once, failures retried next run"),
+    ] = None,
 ) -> None:
-    """Store yesterday's 日报 and last week's 周报 if not stored yet (idempotent): run it daily at 08:00
-    Asia/Shanghai from cron or a systemd timer."""
-    from reports.periodic import generate, last_complete
+    """Store yesterday's 日报 and last week's 周报 if not stored yet (idempotent) and send them to the
+    leaders' channels: run it daily at 08:00 Asia/Shanghai from cron or a systemd timer."""
+    from alerting.notify import build_channels
+    from alerting.rules import RulesError, load_config
+    from reports.delivery import DeliveryError, Target, deliver
+    from reports.periodic import generate, last_complete, summary_text
     from reports.session import cli_context
+    from yuqing.settings import get_settings
 
     formats = [_check_format(f, ("pdf", "docx", "html")) for f in (fmt or ["pdf", "docx"])]
+    settings = get_settings()
+    try:
+        targets = [Target.parse(t) for t in send or []]
+        channels = build_channels(load_config(settings.rules_file).notifications.channels) if targets else {}
+    except (DeliveryError, RulesError) as exc:
+        _fail(str(exc))
+    failed = False
     with cli_context() as (db, _store, now):
         for kind in ("daily", "weekly"):
             rp = last_complete(kind, now)  # type: ignore[arg-type]
-            for f in formats:
+            for n, f in enumerate(formats):
                 with db.transaction() as session:
                     made = generate(session, rp, f, now=now, actor="schedule")
-                typer.echo(f"{rp.title}.{f}: {'已生成' if made.created else '已存在'}")
+                    typer.echo(f"{rp.title}.{f}: {'已生成' if made.created else '已存在'}")
+                    if n or not targets or made.stored is None:
+                        continue  # one message per report (the first format's file is linked)
+                    try:
+                        results = deliver(session, made.stored, targets, channels, now=now,
+                                          summary=summary_text(session, rp, now=now),
+                                          console_url=settings.console_url)
+                    except DeliveryError as exc:
+                        _fail(str(exc))
+                for r in results:
+                    where = r.target.channel + (f":{r.target.address}" if r.target.address else "")
+                    typer.echo(f"  → {where}: {r.status} {r.detail}")
+                    failed |= r.status in ("retry", "failed")
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -325,3 +325,18 @@ def list_stored(session: Session, limit: int = 100) -> list[StoredSummary]:
 
 def count_stored(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(GeneratedReport)) or 0)
+
+
+def summary_text(session: Session, rp: ReportPeriod, *, now: datetime) -> str:
+    """The key figures in a few lines, for the robots' message."""
+    f = figures(session, rp, now=now)
+    total = f.performance.overall.total
+    lines = [
+        f"新增事件 {len(f.incidents)} 起，新增预警 {len(f.alerts)} 条。",
+        f"时限按时完成 {total.on_time} 项、超时完成 {total.late} 项、超时未完成 {total.breached} 项，"
+        f"按时率 {pct(total.on_time_rate)}。",
+    ]
+    if f.hottest:
+        top = "；".join(f"{i.title}（{i.severity or '未定级'}）" for i in f.hottest[:3])
+        lines.append(f"最热事件：{top}。")
+    return "\n".join(lines)
