@@ -123,3 +123,32 @@ def test_cli_writes_the_report_and_refuses_bad_input(
         assert [p.name for p in out.parent.iterdir()] == ["专报.docx"]  # no temporary file left behind
     finally:
         get_settings.cache_clear()
+
+
+def test_an_incident_without_alert_or_posts_still_gets_a_report(
+    database: Database, clock: FakeClock, alerts: dict[str, int], tmp_path: Path
+) -> None:
+    """inc-hf has no posts; an incident without an alert, and a search store that is down, say so."""
+    from reports.incident import gather
+    from reports.incident_doc import build
+    from reports.render import to_html
+    from yuqing.db.models import IncidentPost, IncidentRow
+    from yuqing.storage import StoreError
+
+    class DownStore:
+        def get(self, ids: list[str]) -> list[dict[str, object]]:
+            raise StoreError("connection refused")
+
+    with database.transaction() as session:
+        quiet = to_html(build(gather(session, None, "inc-hf", now=clock.now()))).decode()
+        now = clock.now()
+        session.add(IncidentRow(id="inc-solo", title="孤立事件", first_seen=now, last_seen=now,
+                                updated_at=now))
+        session.flush()
+        session.add(IncidentPost(incident_id="inc-solo", post_id="p-1", added_at=clock.now()))
+        store = DownStore()
+        report = gather(session, store, "inc-solo", now=clock.now())  # type: ignore[arg-type]
+        solo = to_html(build(report)).decode()
+    assert "帖文数据暂缺：未连接检索服务" in quiet and "权威信息发布" in quiet
+    assert "该事件尚未生成预警，无处置记录。" in solo and "检索服务不可用：connection refused" in solo
+    assert "分析员尚未填写复盘" in solo
