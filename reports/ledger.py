@@ -24,7 +24,6 @@ from reports.text import cn_datetime, cn_duration
 from yuqing.domain import DEADLINES, INCIDENT_KIND_LABELS, STATUS_LABELS
 
 LEDGER_FORMATS = ("xlsx", "csv")
-OUTCOME_LABELS = {"met": "已完成", "open": "计时中", "breached": "已超时", "stopped": "已停止"}
 
 HEADERS = [
     "预警编号", "事件编号", "案件类型", "标题", "级别", "责任部门", "状态", "首次发现",

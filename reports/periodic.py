@@ -29,11 +29,11 @@ from reports.render import render
 from reports.text import cn_datetime, pct
 from yuqing.clock import CN_TZ
 from yuqing.db.models import IncidentRow
-from yuqing.domain import DEADLINE_LABELS, STATUS_LABELS
+from yuqing.domain import DEADLINE_LABELS, REPORT_KINDS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER
 
 PeriodKind = Literal["daily", "weekly"]
-KIND_LABELS = {"daily": "舆情日报", "weekly": "舆情周报"}
+KIND_LABELS = REPORT_KINDS
 HOTTEST = 10
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 

@@ -157,3 +157,7 @@ ReleaseKind = Literal[tuple(RELEASE_KINDS)]  # type: ignore[valid-type]
 
 SPEAKER_ROLES: dict[str, str] = {"spokesperson": "新闻发言人", "principal": "主要负责人"}
 SpeakerRole = Literal[tuple(SPEAKER_ROLES)]  # type: ignore[valid-type]
+
+# --- reports (reports/) -----------------------------------------------------------------------------------
+
+REPORT_KINDS: dict[str, str] = {"daily": "舆情日报", "weekly": "舆情周报"}  # stored once per period
