@@ -148,7 +148,10 @@ def _detail(entry: AuditEntryRead) -> tuple[str, str | None]:
     if entry.action == "response_line":
         return f"口径：{reason}（审核：{details.get('approved_by', '')}）", None
     if entry.action in ("publish_info", "hold_press_conference"):
-        return reason, details.get("link")
+        met = "、".join(DEADLINE_LABELS.get(k, k) for k in details.get("deadlines_met") or [])
+        parts = (str(details.get("evidence") or reason), f"完成时限：{met}" if met else "")
+        text = "；".join(t for t in parts if t)
+        return text, details.get("link")
     return reason, details.get("link") if isinstance(details.get("link"), str) else None
 
 

@@ -35,6 +35,7 @@ h3 { font-family: "Noto Sans CJK SC", sans-serif; font-size: 11pt; margin: 10pt 
 table { border-collapse: collapse; width: 100%; margin: 4pt 0 8pt; font-size: 9.5pt; }
 th, td { border: 1px solid #888; padding: 3pt 5pt; text-align: left; vertical-align: top;
          word-break: break-all; }
+td:first-child { white-space: nowrap; }
 th { background: #eef1f6; font-family: "Noto Sans CJK SC", sans-serif; font-weight: bold; }
 figure { margin: 6pt 0 10pt; text-align: center; page-break-inside: avoid; }
 figure img { max-width: 100%; }

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document as Word
+from factories import NOTICE_LINK
 from report_data import TITLE, seed_case
 
 from reports.incident import IncidentNotFound, gather
@@ -42,6 +43,8 @@ def test_the_report_says_what_happened_and_how_it_was_handled(database: Database
     assert dict(report.sources) == {"weibo": 6, "tieba": 6, "news-a": 3}
     labels = [e.label for e in report.timeline]
     assert "签收" in labels and "转派" in labels and "记录权威信息发布" in labels and "记录持续发布" in labels
+    info_step = next(e for e in report.timeline if e.label == "记录权威信息发布")
+    assert info_step.detail == "官网发布通报；完成时限：权威信息发布" and info_step.link == NOTICE_LINK
     reassign = next(e for e in report.timeline if e.label == "转派")
     assert "涉事企业属合肥市监管" in reassign.detail and "合肥市生态环境局" in reassign.detail
     info = next(c for c in report.clocks if c.kind == "authoritative_info")
