@@ -134,53 +134,84 @@ def weekly(
     _periodic("weekly", week, fmt, out)
 
 
+SEND_HELP = ("channel of the rules file to send to, or CHANNEL:ADDRESS for e-mail (repeatable); each report "
+             "is sent once, failures retried next run")
+
+
+def _targets(send: list[str] | None) -> tuple[list[object], dict[str, object]]:
+    from alerting.notify import build_channels
+    from alerting.rules import RulesError, load_config
+    from reports.delivery import DeliveryError, Target, check_targets
+    from yuqing.settings import get_settings
+
+    try:
+        targets = [Target.parse(t) for t in send or []]
+        configs = load_config(get_settings().rules_file).notifications.channels if targets else []
+        channels = build_channels(configs)
+        check_targets(targets, channels)
+    except (DeliveryError, RulesError) as exc:
+        _fail(str(exc))
+    return targets, channels  # type: ignore[return-value]
+
+
 @report_app.command("due")
 def due(
     fmt: Annotated[list[str] | None, typer.Option("--format", help="formats to store (repeatable)")] = None,
-    send: Annotated[
-        list[str] | None,
-        typer.Option("--send", help="channel of the rules file to send to, or CHANNEL:ADDRESS for e-mail "
-                                    "(repeatable); each report is sent once, failures retried next run"),
-    ] = None,
+    send: Annotated[list[str] | None, typer.Option("--send", help=SEND_HELP)] = None,
 ) -> None:
     """Store yesterday's 日报 and last week's 周报 if not stored yet (idempotent) and send them to the
-    leaders' channels: run it daily at 08:00 Asia/Shanghai from cron or a systemd timer."""
-    from alerting.notify import build_channels
-    from alerting.rules import RulesError, load_config
-    from reports.delivery import DeliveryError, Target, deliver
-    from reports.periodic import generate, last_complete, summary_text
+    leaders' channels: run it daily at 08:00 Asia/Shanghai from cron or a systemd timer (or use
+    ``yuqing report schedule``). Exit 1 while a send is pending."""
+    from reports.delivery import DeliveryError
+    from reports.schedule import run_due
     from reports.session import cli_context
     from yuqing.settings import get_settings
 
     formats = [_check_format(f, ("pdf", "docx", "html")) for f in (fmt or ["pdf", "docx"])]
-    settings = get_settings()
-    try:
-        targets = [Target.parse(t) for t in send or []]
-        channels = build_channels(load_config(settings.rules_file).notifications.channels) if targets else {}
-    except (DeliveryError, RulesError) as exc:
-        _fail(str(exc))
-    failed = False
+    targets, channels = _targets(send)
     with cli_context() as (db, _store, now):
-        for kind in ("daily", "weekly"):
-            rp = last_complete(kind, now)  # type: ignore[arg-type]
-            for n, f in enumerate(formats):
-                with db.transaction() as session:
-                    made = generate(session, rp, f, now=now, actor="schedule")
-                    typer.echo(f"{rp.title}.{f}: {'已生成' if made.created else '已存在'}")
-                    if n or not targets or made.stored is None:
-                        continue  # one message per report (the first format's file is linked)
-                    try:
-                        results = deliver(session, made.stored, targets, channels, now=now,
-                                          summary=summary_text(session, rp, now=now),
-                                          console_url=settings.console_url)
-                    except DeliveryError as exc:
-                        _fail(str(exc))
-                for r in results:
-                    where = r.target.channel + (f":{r.target.address}" if r.target.address else "")
-                    typer.echo(f"  → {where}: {r.status} {r.detail}")
-                    failed |= r.status in ("retry", "failed")
-    if failed:
+        try:
+            pending = run_due(db, now, formats=formats, targets=targets, channels=channels,  # type: ignore[arg-type]
+                              console_url=get_settings().console_url, echo=typer.echo)
+        except DeliveryError as exc:
+            _fail(str(exc))
+    if pending:
         raise typer.Exit(1)
+
+
+@report_app.command("schedule")
+def schedule(
+    at: Annotated[str, typer.Option("--at", help="time of day, HH:MM Asia/Shanghai")] = "08:00",
+    fmt: Annotated[list[str] | None, typer.Option("--format", help="formats to store (repeatable)")] = None,
+    send: Annotated[list[str] | None, typer.Option("--send", help=SEND_HELP)] = None,
+) -> None:
+    """Run ``yuqing report due`` now and then every day at --at (Beijing time) until stopped (Ctrl-C or
+    SIGTERM). A failed send is retried at the next run."""
+    import contextlib
+    import signal
+    import threading
+
+    from reports.schedule import ScheduleError, parse_at, run_due, serve
+    from reports.session import cli_context
+    from yuqing.clock import SystemClock
+    from yuqing.settings import get_settings
+
+    try:
+        when = parse_at(at)
+    except ScheduleError as exc:
+        _fail(str(exc))
+    formats = [_check_format(f, ("pdf", "docx", "html")) for f in (fmt or ["pdf", "docx"])]
+    targets, channels = _targets(send)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with cli_context() as (db, _store, _now):
+        def job(now: object) -> None:
+            run_due(db, now, formats=formats, targets=targets, channels=channels,  # type: ignore[arg-type]
+                    console_url=get_settings().console_url, echo=typer.echo)
+
+        typer.echo(f"yuqing report schedule: 每天 {when:%H:%M}（北京时间）生成日报/周报")
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(SystemClock(), when, job, stop)
 
 
 def register(app: typer.Typer) -> None:

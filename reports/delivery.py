@@ -77,9 +77,7 @@ def message(report: GeneratedReport, summary: str, console_url: str, target: Tar
     )
 
 
-def deliver(session: Session, report: GeneratedReport, targets: list[Target],
-            channels: dict[str, ConfiguredChannel], *, summary: str, console_url: str,
-            now: datetime) -> list[DeliveryResult]:
+def check_targets(targets: list[Target], channels: dict[str, ConfiguredChannel]) -> None:
     for target in targets:
         if target.channel not in channels:
             known = "、".join(channels) or "无"
@@ -88,6 +86,12 @@ def deliver(session: Session, report: GeneratedReport, targets: list[Target],
             )
         if channels[target.channel].config.type == "email" and not target.address:
             raise DeliveryError(f"邮件渠道“{target.channel}”需要收件地址：{target.channel}:地址")
+
+
+def deliver(session: Session, report: GeneratedReport, targets: list[Target],
+            channels: dict[str, ConfiguredChannel], *, summary: str, console_url: str,
+            now: datetime) -> list[DeliveryResult]:
+    check_targets(targets, channels)
     results = []
     for target in targets:
         row = _row(session, report, target, now)
