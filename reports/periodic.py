@@ -139,8 +139,7 @@ def figures(session: Session, rp: ReportPeriod, *, now: datetime, names: dict[st
         select(Alert).where(Alert.first_seen >= start, Alert.first_seen < end, Alert.merged_into_id.is_(None))
         .order_by(Alert.first_seen)
     ))
-    as_of = min(now, end)
-    performance = department_performance(session, rp.period, now=as_of, names=names)
+    performance = department_performance(session, rp.period, now=now, names=names)
     return PeriodFigures(rp, now, incidents, hottest, alerts, performance)
 
 
@@ -172,6 +171,8 @@ def build(f: PeriodFigures, alert_status: dict[str, str] | None = None) -> Docum
     subtitle = f"统计区间：{cn_datetime(rp.period.start)} 至 {cn_datetime(rp.period.end)}（北京时间）"
     if not f.complete:
         subtitle += f"；期间尚未结束，数据截至 {cn_datetime(f.as_of)}"
+    else:
+        subtitle += f"；时限执行情况截至 {cn_datetime(f.as_of)}"
     doc = Document(rp.title, subtitle)
     total = f.performance.overall.total
     doc.add(Heading("一、总体情况"))
