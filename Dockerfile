@@ -11,6 +11,10 @@ COPY nlp ./nlp
 COPY alerting ./alerting
 COPY api ./api
 COPY response_playbooks ./response_playbooks
+COPY reports ./reports
+# reports: WeasyPrint draws PDFs through Pango; the Noto CJK fonts are embedded in them
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
 RUN pip install -c constraints.txt . \
  && useradd --system --home /var/lib/yuqing yuqing \
  && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing

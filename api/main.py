@@ -30,6 +30,7 @@ TAGS = [
     {"name": "labels", "description": "标注纠错（用于下一次训练）"},
     {"name": "overview", "description": "领导视图与部门视图"},
     {"name": "sources", "description": "信源健康状态"},
+    {"name": "reports", "description": "报告：事件专报/复盘、台账、舆情日报/周报"},
 ]
 
 

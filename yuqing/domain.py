@@ -159,6 +159,8 @@ ACTION_LABELS: dict[str, str] = {
     # 会商 and assignment by the rules (alerting.consult, alerting.reassign)
     "consult": "会商（牵头与协办）",
     "reassigned_by_rules": "按规则重新分派",
+    # reports (reports/review.py)
+    "review_saved": "填写复盘",
 }
 
 # --- 持续发布 and 发声 -------------------------------------------------------------------------------------
@@ -189,3 +191,7 @@ if TYPE_CHECKING:  # a Literal built from the table above: pydantic checks it, m
     PolicyLevel = str
 else:
     PolicyLevel = Literal[tuple(POLICY_LEVELS)]
+
+# --- reports (reports/) -----------------------------------------------------------------------------------
+
+REPORT_KINDS: dict[str, str] = {"daily": "舆情日报", "weekly": "舆情周报"}  # stored once per period

@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "performance.view": frozenset({Role.ADMIN, Role.LEADER, Role.ANALYST, Role.DUTY_OFFICER}),
     "tokens.own": _ALL,
     "users.manage": frozenset({Role.ADMIN}),
+    "reports.view": frozenset({Role.ADMIN, Role.LEADER, Role.ANALYST, Role.DUTY_OFFICER}),
+    "reports.review": frozenset({Role.ADMIN, Role.ANALYST, Role.DUTY_OFFICER}),
 }
 
 PERMISSION_LABELS: dict[str, str] = {
@@ -52,6 +54,8 @@ PERMISSION_LABELS: dict[str, str] = {
     "performance.view": "考核统计",
     "tokens.own": "管理自己的 API 令牌",
     "users.manage": "用户管理（仅系统管理员）",
+    "reports.view": "报告：台账、舆情日报/周报",
+    "reports.review": "填写事件复盘（问题、整改措施）",
 }
 
 

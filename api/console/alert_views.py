@@ -26,6 +26,7 @@ from api.ids import AlertId
 from api.incident_view import incident_detail
 from api.live import alerts_version
 from api.problems import ProblemError
+from reports.incident import read_review
 from yuqing.db.models import IncidentRow
 from yuqing.domain import ACTION_LABELS, INCIDENT_KIND_LABELS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
@@ -201,6 +202,7 @@ def incident_context(
         "source_chart": source_chart(detail),
         "keywords": detail.keywords,
         "places": detail.places,
+        "report_review": read_review(session, row.id),
     }
 
 

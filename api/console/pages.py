@@ -11,6 +11,7 @@ from api.console import (
     incident_views,
     overview_views,
     performance_views,
+    report_views,
     token_views,
     user_views,
     views,
@@ -27,6 +28,7 @@ for module in (
     token_views,
     user_views,
     performance_views,
+    report_views,
 ):
     router.include_router(module.router)
 

@@ -14,6 +14,7 @@ from api.routes import (
     notifications,
     overview,
     performance,
+    reports,
     search,
     sources,
     users,
@@ -27,3 +28,4 @@ api_router.include_router(performance.router)
 from api.routes import policies  # noqa: E402  (the policy register)
 
 api_router.include_router(policies.router)
+api_router.include_router(reports.router)

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "alerting.policy_models",
     "nlp.incident_state",
     "api.models",
+    "reports.models",
 )
 
 
