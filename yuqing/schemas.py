@@ -100,6 +100,7 @@ class EnrichedPost(RawPost):
     tags: Tags = Field(default_factory=Tags)
     heat: float = 0.0
     truncated: bool = Field(default=False, description="text was over the size cap and was cut")
+    plan_ids: list[int] = Field(default_factory=list, description="ids of the 监测方案 the post matches")
 
 
 class Incident(_Model):

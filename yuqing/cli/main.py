@@ -13,6 +13,7 @@ from alerting.cli import register as register_alerting
 from api.cli import register as register_api
 from crawlers.cli import register as register_crawlers
 from nlp.cli import register as register_nlp
+from nlp.plans.cli import register as register_plans
 from yuqing.cli.core_cmds import register as register_core
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
 
 for register in (register_core, register_crawlers, register_nlp, register_alerting, register_api):
     register(app)
+register_plans(app)
 
 
 def main() -> None:

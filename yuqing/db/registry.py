@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "alerting.models",
     "nlp.incident_state",
     "api.models",
+    "nlp.plans.models",
 )
 
 

@@ -87,6 +87,7 @@ def index_mappings() -> dict[str, Any]:
             "location_ancestors": _KEYWORD,
             "relevant": {"type": "boolean"},
             "heat": {"type": "double"},
+            "plan_ids": {"type": "long"},
         },
     }
 
@@ -132,6 +133,7 @@ def document(post: EnrichedPost) -> dict[str, Any]:
         "location_ancestors": post_location_ancestors(post),
         "relevant": tags.relevant,
         "heat": post.heat,
+        "plan_ids": post.plan_ids,
     }
 
 
@@ -170,6 +172,8 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
         filters.append({"terms": {"location_ancestors": codes}})
     if query.relevant_only:
         filters.append({"term": {"relevant": True}})
+    if query.plan_ids:
+        filters.append({"terms": {"plan_ids": list(dict.fromkeys(query.plan_ids))}})
     return filters
 
 

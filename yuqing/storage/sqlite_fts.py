@@ -101,6 +101,12 @@ CREATE TABLE rollup (
     PRIMARY KEY (field, hour, value)
 ) WITHOUT ROWID;
 """
+PLAN_SCHEMA = (  # which 监测方案 each document matches
+    "CREATE TABLE IF NOT EXISTS document_plans (plan INTEGER NOT NULL,"
+    " doc INTEGER NOT NULL REFERENCES documents (rowid) ON DELETE CASCADE,"
+    " PRIMARY KEY (plan, doc)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS document_plans_doc ON document_plans (doc)",
+)
 _HOUR = f"CAST((published_at + {_CN_OFFSET}) / 3600 AS INTEGER) * 3600 - {_CN_OFFSET}"
 _DAY = "@day"  # suffix of the fields of the day rows
 _FILTER_FIELDS = ("source_id", "category", "sentiment", "relevant")  # a query may filter on one of them
@@ -214,6 +220,8 @@ class SqliteFtsStore:
                 elif version != SCHEMA_VERSION:
                     raise StoreError(f"search store {self.path} was made by another version of yuqing (schema"
                                      f" {version}, expected {SCHEMA_VERSION}): delete it and re-index")
+                for statement in PLAN_SCHEMA:  # added beside version 2, idempotent
+                    conn.execute(statement)
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc).lower():
                 raise StoreError(f"this Python's SQLite {sqlite3.sqlite_version} lacks FTS5; "
@@ -260,6 +268,7 @@ class SqliteFtsStore:
         if row is not None:
             conn.execute("DELETE FROM documents_fts WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM document_places WHERE doc = ?", (row[0],))
+            conn.execute("DELETE FROM document_plans WHERE doc = ?", (row[0],))
             delta.subtract(_rollup_keys(row[2], row[3:8], row[9], json.loads(row[8])))
         tags = post.tags
         values = (
@@ -289,6 +298,8 @@ class SqliteFtsStore:
                      (rowid, post.model_dump_json()))
         conn.executemany("INSERT INTO document_places (code, doc) VALUES (?, ?)",
                          [(code, rowid) for code in post_location_ancestors(post)])
+        conn.executemany("INSERT OR IGNORE INTO document_plans (plan, doc) VALUES (?, ?)",
+                         [(plan, rowid) for plan in post.plan_ids])
         return delta
 
     # --- reading ------------------------------------------------------------------------------
@@ -383,6 +394,11 @@ def _filters(query: SearchQuery, *, per_match: bool = False) -> tuple[list[str],
     one_of("d.id", query.post_ids)
     if query.relevant_only:
         where.append("d.relevant = 1")
+    if query.plan_ids:
+        plans = list(dict.fromkeys(query.plan_ids))
+        marks = ",".join("?" * len(plans))
+        where.append(f"d.rowid IN (SELECT doc FROM document_plans WHERE plan IN ({marks}))")
+        params.extend(plans)
     if query.location_codes:
         codes = list(dict.fromkeys(canonical_location_code(c) for c in query.location_codes))
         marks = ",".join("?" * len(codes))
@@ -495,7 +511,7 @@ def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | Non
     """The counts of a query without text, filtering on one filter field at most, from the rollup: its
     whole hours there (whole days if it filters), the time before the first and after the last from
     ``documents``. None for other queries."""
-    if query.post_ids or query.location_codes:
+    if query.post_ids or query.location_codes or query.plan_ids:
         return None
     chosen = {"source_id": query.source_ids, "category": query.categories, "sentiment": query.sentiments,
               "relevant": ["1"] if query.relevant_only else []}
