@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "performance.view": frozenset({Role.ADMIN, Role.LEADER, Role.ANALYST, Role.DUTY_OFFICER}),
     "tokens.own": _ALL,
     "users.manage": frozenset({Role.ADMIN}),
+    "plans.view": _ALL,
+    "plans.manage": frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.DEPARTMENT}),
 }
 
 PERMISSION_LABELS: dict[str, str] = {
@@ -52,6 +54,8 @@ PERMISSION_LABELS: dict[str, str] = {
     "performance.view": "考核统计",
     "tokens.own": "管理自己的 API 令牌",
     "users.manage": "用户管理（仅系统管理员）",
+    "plans.view": "查看监测方案",
+    "plans.manage": "管理监测方案（部门只管本部门的）",
 }
 
 

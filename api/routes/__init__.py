@@ -14,6 +14,7 @@ from api.routes import (
     notifications,
     overview,
     performance,
+    plans,
     search,
     sources,
     users,
@@ -23,3 +24,4 @@ api_router = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
 for module in (health, auth, alerts, notifications, incidents, search, labels, overview, sources, users):
     api_router.include_router(module.router)
 api_router.include_router(performance.router)
+api_router.include_router(plans.router)

@@ -21,6 +21,7 @@ from nlp.plans.matcher import PlanMatcher, matches
 from nlp.plans.models import PlanRow
 from yuqing.audit import Channel
 from yuqing.schemas import EnrichedPost
+from yuqing.settings import Settings
 from yuqing.storage.base import SearchQuery, SearchStore
 
 log = logging.getLogger(__name__)
@@ -84,14 +85,14 @@ def user_names(session: Session) -> set[str]:
     return set(session.scalars(select(UserRow.name)))
 
 
-def department_ids(session: Session) -> set[str] | None:
+def department_ids(session: Session, settings: Settings | None = None) -> set[str] | None:
     """The ids of the department directory the alerting uses (stored, else the YAML file); None if it
     cannot be read (then owners are not checked against it)."""
     try:
         from alerting.directory import load_directory
         from yuqing.settings import get_settings
 
-        return {d.id for d in load_directory(session, get_settings()).departments}
+        return {d.id for d in load_directory(session, settings or get_settings()).departments}
     except Exception as exc:  # noqa: BLE001 - an unreadable directory only skips the check
         log.warning("plans: department directory unreadable, owners not checked: %s", exc)
         return None
@@ -116,8 +117,9 @@ def resolve_owners(session: Session, owners: Sequence[str]) -> tuple[list[str], 
 
 
 def create_plan(session: Session, data: PlanInput, *, actor: str, now: datetime,
-                channel: Channel = "cli") -> PlanRow:
-    _check(session, data, known_users=user_names(session), known_departments=department_ids(session))
+                channel: Channel = "cli", settings: Settings | None = None) -> PlanRow:
+    _check(session, data, known_users=user_names(session),
+           known_departments=department_ids(session, settings))
     if session.scalar(select(PlanRow.id).where(PlanRow.name == data.name)) is not None:
         raise PlanError(f"已有名为「{data.name}」的方案", "name", status=409)
     row = PlanRow(name=data.name, expression=data.expression.strip(), owner_users=data.owner_users,
@@ -130,8 +132,9 @@ def create_plan(session: Session, data: PlanInput, *, actor: str, now: datetime,
 
 
 def update_plan(session: Session, row: PlanRow, data: PlanInput, *, actor: str, now: datetime,
-                channel: Channel = "cli") -> PlanRow:
-    _check(session, data, known_users=user_names(session), known_departments=department_ids(session))
+                channel: Channel = "cli", settings: Settings | None = None) -> PlanRow:
+    _check(session, data, known_users=user_names(session),
+           known_departments=department_ids(session, settings))
     other = session.scalar(select(PlanRow.id).where(PlanRow.name == data.name, PlanRow.id != row.id))
     if other is not None:
         raise PlanError(f"已有名为「{data.name}」的方案", "name", status=409)
