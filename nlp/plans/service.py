@@ -188,12 +188,10 @@ def active_matcher(session: Session) -> PlanMatcher:
     return PlanMatcher(compiled)
 
 
-def plans_version(session: Session) -> tuple[int, datetime | None]:
-    """Changes when a plan is added, edited, paused or resumed (the nlp stage reloads then)."""
-    from sqlalchemy import func
-
-    count, latest = session.execute(select(func.count(PlanRow.id), func.max(PlanRow.updated_at))).one()
-    return int(count), latest
+def plans_version(session: Session) -> tuple[tuple[Any, ...], ...]:
+    """Changes when a plan is added, edited, paused or resumed (the nlp stage rebuilds its matcher then)."""
+    return tuple(tuple(row) for row in session.execute(
+        select(PlanRow.id, PlanRow.paused, PlanRow.expression).order_by(PlanRow.id)))
 
 
 # --- the stored posts ------------------------------------------------------------------------------
