@@ -195,6 +195,7 @@ class Member:
     terms: dict[str, float]
     duplicate_of: str | None = None
     events: list[str] = field(default_factory=list)  # kinds of emergency named (``EVENT_TYPES``)
+    plan_ids: list[int] = field(default_factory=list)  # the 监测方案 the post matches
 
     @classmethod
     def from_post(cls, post: EnrichedPost, duplicate_of: str | None = None) -> Member:
@@ -219,6 +220,7 @@ class Member:
             terms=terms(post.tokens),
             duplicate_of=duplicate_of,
             events=sorted(event_kinds_of_tokens(post.tokens)),
+            plan_ids=list(post.plan_ids),
         )
 
     @property
@@ -272,6 +274,7 @@ class _Aggregates:
         self.votes: dict[str, list[Any]] = {}  # code -> [members naming it, (key, index) of the first]
         self.names: dict[str, tuple[_Key, Location]] = {}  # code -> the latest member's Location
         self.places: list[Location] | None = None  # ``locations()``, until a member naming a place joins
+        self.plans: set[int] = set()  # the 监测方案 any member matches
 
     def rebuild(self, members: Iterable[Member]) -> None:
         self.__init__()  # type: ignore[misc]
@@ -297,6 +300,8 @@ class _Aggregates:
         self.angry += m.emotion == "angry"
         self.fear += m.emotion == "fear"
         self.message = self.message or m.message
+        if m.plan_ids:
+            self.plans.update(m.plan_ids)
         if m.category:
             _vote(self.categories, m.category, key)
         if m.department_type:  # by the member's category: the majority category's are counted
@@ -767,6 +772,7 @@ class IncidentTracker:
             source_ids=sources[:MAX_SOURCE_IDS],
             kind="message" if agg.message else "opinion",
             version=max(cluster.version, 1),
+            plan_ids=sorted(agg.plans),
         )
 
 

@@ -126,6 +126,7 @@ class Incident(_Model):
         default="opinion", description="message = 留言咨询, policy = 政策解读; decides deadline kinds"
     )
     version: int = Field(default=1, description="increases each time the incident is re-sent")
+    plan_ids: list[int] = Field(default_factory=list, description="监测方案 any of its posts matches")
 
 
 class DeadLetter(_Model):
