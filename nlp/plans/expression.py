@@ -23,6 +23,7 @@ the size is bounded (MAX_CHARS, MAX_WORDS, MAX_WORD_CHARS, MAX_DEPTH) so no expr
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Literal
@@ -88,9 +89,16 @@ class Not:
 Node = Word | Kind | Region | And | Or | Not
 
 
+_WIDE = re.compile("[\u3000\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")  # full-width letters, digits, space
+
+
 def fold(text: str) -> str:
-    """What words and texts are compared as: NFKC, lower case, runs of blanks as one space."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    """What words and texts are compared as: lower case, runs of blanks as one space, and NFKC where the
+    text holds full-width letters, digits or spaces (ＰＭ２．５ is pm2.5). NFKC costs ~100 ns a character
+    and most Chinese text has nothing to fold, so it runs only then (the same for words and texts)."""
+    if _WIDE.search(text):
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.lower().split())
 
 
 def canonical_region(code: str) -> str | None:
