@@ -7,6 +7,7 @@
 ``a|b``                 either (lowest precedence)
 ``a+b``                 both
 ``a-b``                 a and not b; ``-`` excludes what follows it up to the next ``+``, ``-`` or ``|``
+                       (between two ASCII letters or digits it is part of the word: COVID-19)
 ``a b``                 words side by side form a group: any of them (search with operator "and": all)
 ``( … )``               grouping
 ``title:封丘``          the title holds the word (``标题:``); also ``title:(爆炸|起火)``
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 MAX_CHARS = 50_000
@@ -59,6 +60,7 @@ class Word:
     text: str  # folded (NFKC, lower case, blanks collapsed)
     title: bool = False  # only in the title
     quoted: bool = False
+    raw: str = field(default="", compare=False)  # as written (search segments it as posts were)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +154,7 @@ def _tokens(text: str) -> list[_Token]:
             i += 1
             continue
         start = i
-        while i < n and not norm[i].isspace() and norm[i] not in _OPERATORS:
+        while i < n and not norm[i].isspace() and (norm[i] not in _OPERATORS or _inner_dash(norm, i, start)):
             if norm[i] == ":" and norm[start:i].lower() in FIELDS:
                 break
             i += 1
@@ -162,6 +164,12 @@ def _tokens(text: str) -> list[_Token]:
             continue
         tokens.append(_Token("word", norm[start:i], where[start]))
     return _with_juxtaposition(tokens)
+
+
+def _inner_dash(text: str, i: int, start: int) -> bool:
+    """A "-" between two ASCII letters or digits is part of the word (COVID-19, 0731-88888888), not "not"."""
+    return (text[i] == "-" and start < i < len(text) - 1 and text[i - 1].isascii() and text[i - 1].isalnum()
+            and text[i + 1].isascii() and text[i + 1].isalnum())
 
 
 def _with_juxtaposition(tokens: list[_Token]) -> list[_Token]:
@@ -304,13 +312,13 @@ class _Parser:
         self.words += 1
         if self.words > MAX_WORDS:
             raise ExpressionError(f"词超过 {MAX_WORDS} 个，请拆成几个方案", token.pos)
-        return Word(text, title=title, quoted=token.kind == "phrase")
+        return Word(text, title=title, quoted=token.kind == "phrase", raw=token.text.strip())
 
 
 def _in_title(node: Node) -> Node:
     """The tree with every word limited to the title (a scope distributes over and, or and not)."""
     if isinstance(node, Word):
-        return Word(node.text, title=True, quoted=node.quoted)
+        return Word(node.text, title=True, quoted=node.quoted, raw=node.raw)
     if isinstance(node, And):
         return And(tuple(_in_title(c) for c in node.children))
     if isinstance(node, Or):

@@ -23,7 +23,8 @@ from nlp.plans.expression import (
     [
         ("(封丘|新乡|长垣)+(爆炸|起火|泄漏|中毒)-演练", "((封丘|新乡|长垣)+(爆炸|起火|泄漏|中毒)+-演练)"),
         ("a|b+c", "(a|(b+c))"),  # + binds tighter than |
-        ("a+b|c-d", "((a+b)|(c+-d))"),
+        ("甲+乙|丙-丁", "((甲+乙)|(丙+-丁))"),
+        ("a+b|c -d", "((a+b)|(c+-d))"),
         ("a b -c", "((a|b)+-c)"),  # side by side: a group of any, tighter than + and -
         ("a b+c d", "((a|b)+(c|d))"),
         ("-演练+封丘", "(封丘+-演练)"),
@@ -37,6 +38,8 @@ from nlp.plans.expression import (
         ("地区:41+起火", "(region:41+起火)"),
         ("http://x.cn/a:b", '"http://x.cn/a:b"'),  # an unknown field name is part of the word
         ("PM2.5", "pm2.5"),
+        ("COVID-19+0731-88888888-演练", '("covid-19"+"0731-88888888"+-演练)'),  # a dash inside ASCII is text
+        ("封丘-演练", "(封丘+-演练)"),
     ],
 )
 def test_precedence_phrases_and_fields(text: str, tree: str) -> None:

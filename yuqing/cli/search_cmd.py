@@ -37,7 +37,9 @@ def parse_when(value: str, option: str, *, end: bool = False) -> datetime:
 
 
 def search(
-    query: Annotated[str, typer.Argument(help="words to look for (cut as posts are); '' for all posts")],
+    query: Annotated[str, typer.Argument(
+        help="an expression as plans are written: words (side by side: any), a|b, a+b, a-b, (…), \"phrase\","
+             " title:词, kind:gov, region:4107; '' for all posts")],
     as_json: Annotated[bool, typer.Option(
         "--json", help="one JSON line per hit: the post and its score")] = False,
     start: Annotated[str | None, typer.Option(
@@ -56,6 +58,7 @@ def search(
     """Search the posts in the configured search store (YUQING_SEARCH_URL)."""
     from yuqing.settings import get_settings
     from yuqing.storage import SearchQuery, open_store
+    from yuqing.storage.query import QuerySyntaxError
 
     try:
         search_query = SearchQuery(
@@ -74,6 +77,9 @@ def search(
     store = open_store(settings.search_url, index_prefix=settings.es_index_prefix)
     try:
         result = store.search(search_query)
+    except QuerySyntaxError as exc:
+        typer.echo(f"yuqing search: {exc}", err=True)
+        raise typer.Exit(2) from None
     finally:
         store.close()
     if as_json:

@@ -35,9 +35,9 @@ from yuqing.storage.base import (
     index_text,
     post_location_ancestors,
     post_time,
-    query_terms,
     split_title_tokens,
 )
+from yuqing.storage.query import es_query, parse_query
 
 TOKEN_ANALYZER = "whitespace"  # built in: splits on whitespace only; the token text is lowercased here
 TOKEN_FIELDS = ("title_tokens", "tokens_text")
@@ -186,10 +186,16 @@ def _sort(query: SearchQuery, has_terms: bool) -> list[Any]:
     return newest_first
 
 
-def search_body(query: SearchQuery, terms: Sequence[str]) -> dict[str, Any]:
-    """The _search request for ``query``; ``terms`` is its text segmented as posts are (``query_terms``)."""
+def search_body(query: SearchQuery, terms: Sequence[str] | None = None) -> dict[str, Any]:
+    """The _search request for ``query``: its text read as an expression (``yuqing.storage.query``);
+    ``terms`` (legacy): words to match instead, any or all of them by ``query.operator``."""
     bool_query: dict[str, Any] = {"filter": _filters(query)}
-    if terms:
+    if terms is None:
+        node = parse_query(query.text, query.operator)
+        if node is not None:
+            bool_query["must"] = [es_query(node, TITLE_BOOST, token_text)]
+        terms = ["text"] if node is not None else []
+    elif terms:
         bool_query["must"] = [{"multi_match": {
             "query": token_text(terms),
             "fields": [f"title_tokens^{TITLE_BOOST}", "tokens_text"],
@@ -335,12 +341,9 @@ class ElasticStore:
         return [doc["_source"]["post"] for doc in response["docs"] if doc.get("found")]
 
     def search(self, query: SearchQuery) -> SearchResult:
-        terms = query_terms(query.text) if query.text.strip() else []
-        if query.text.strip() and not terms:
-            return SearchResult(total=0, hits=[])  # only punctuation: nothing can match
+        body = search_body(query)  # QuerySyntaxError names the position
         with self._errors("search"):
-            response = self.client.search(index=self.index_name, body=search_body(query, terms),
-                                          ignore_unavailable=True)
+            response = self.client.search(index=self.index_name, body=body, ignore_unavailable=True)
         return parse_search_response(dict(response), query)
 
     def drop(self) -> None:

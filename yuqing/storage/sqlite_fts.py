@@ -44,9 +44,9 @@ from yuqing.storage.base import (
     index_text,
     post_location_ancestors,
     post_time,
-    query_terms,
     split_title_tokens,
 )
+from yuqing.storage.query import FtsPlan, fts_plan, parse_query
 
 TITLE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
@@ -323,18 +323,20 @@ class SqliteFtsStore:
             raise StoreError(f"search store {self.path}: {exc}") from exc
 
     def _search(self, conn: sqlite3.Connection, query: SearchQuery) -> SearchResult:
-        terms = query_terms(query.text) if query.text.strip() else []
-        if query.text.strip() and not terms:
-            return SearchResult(total=0, hits=[])  # only punctuation: nothing can match
-        where, params = _filters(query, per_match=bool(terms))
+        node = parse_query(query.text, query.operator)  # QuerySyntaxError names the position
+        plan = fts_plan(node) if node is not None else FtsPlan(None, [], [])
+        terms = plan.match is not None
+        where, params = _filters(query, per_match=terms)
         if terms:
             # CROSS JOIN keeps the full-text match as the outer loop (run once, not once per document)
             source = "documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
             where.insert(0, "documents_fts MATCH ?")
-            params.insert(0, fts_match_expression(terms, query.operator))
+            params.insert(0, plan.match)
             score = f"-bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})"
         else:
             source, score = "documents d", "0.0"
+        where += plan.where  # the parts full text cannot say: source kinds, places, negations
+        params += plan.params
         clause = " AND ".join(where) or "1"
         order = _ORDER[query.sort if terms or query.sort != "relevance" else "time"]
 
@@ -352,7 +354,7 @@ class SqliteFtsStore:
                     f"SELECT d.rowid, {score} AS score FROM {source} WHERE {clause} ORDER BY {order}"
                     " LIMIT ? OFFSET ?", [*params, query.size, query.offset],
                 ).fetchall() if query.size else []
-                counts = _rollup_counts(conn, query)
+                counts = _rollup_counts(conn, query) if not plan.where else None
                 if counts is None:
                     counts = _counts(conn, source, clause, params, query.facets, query.histogram)
             posts = _posts_by_rowid(conn, [rowid for rowid, _ in page])
