@@ -10,6 +10,7 @@ from api.console import (
     incident_views,
     overview_views,
     performance_views,
+    plan_views,
     token_views,
     user_views,
     views,
@@ -27,3 +28,4 @@ for module in (
     performance_views,
 ):
     router.include_router(module.router)
+router.include_router(plan_views.router)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from api.deps import Principal, State, api_user
 from api.problems import ProblemError
@@ -35,6 +36,8 @@ class SearchParams:
     location: Annotated[list[str], Query(description="行政区划代码，含下级")] = None  # type: ignore[assignment]
     sentiment: Annotated[list[Literal["negative", "neutral", "positive"]], Query()] = None  # type: ignore[assignment]
     relevant_only: Annotated[bool, Query(description="只看相关")] = False
+    plan: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]],
+                    Query(description="命中这些监测方案（编号，可多选）")] = None  # type: ignore[assignment]
     sort: Annotated[Literal["relevance", "time", "heat"], Query()] = "relevance"
     page: Annotated[int, Query(ge=1, le=500)] = 1
     size: Annotated[int, Query(ge=1, le=100)] = 20
@@ -58,6 +61,7 @@ class SearchParams:
             location_codes=self.location or [],
             sentiments=self.sentiment or [],
             relevant_only=self.relevant_only,
+            plan_ids=self.plan or [],
             sort=self.sort,
             size=self.size,
             offset=offset,
