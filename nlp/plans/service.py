@@ -282,3 +282,20 @@ def plan_out(row: PlanRow) -> dict[str, Any]:
             "updated_at": row.updated_at.isoformat(),
             "backfilled_at": row.backfilled_at.isoformat() if row.backfilled_at else None,
             "backfill_hits": row.backfill_hits}
+
+
+DEMO_PLANS = (  # what `yuqing demo` ships: a place plan and a topic plan, both with hits in the sample data
+    ("封丘县突发事件", "(封丘|新乡|长垣)+(爆炸|起火|泄漏|中毒|巨响|爆燃)-演练"),
+    ("停水停电与欠薪", "停水|停电|(拖欠|欠薪)+(工资|农民工)"),
+)
+
+
+def ensure_demo_plans(session: Session, *, now: datetime) -> int:
+    """Store the demo plans once (none stored yet), owned by the demo duty officer; how many were added."""
+    if session.scalar(select(PlanRow.id).limit(1)) is not None:
+        return 0
+    owners = ["duty"] if "duty" in user_names(session) else []
+    for name, expression in DEMO_PLANS:
+        create_plan(session, PlanInput(name, expression, owner_users=owners, channels=["console"]),
+                    actor="system:demo", now=now, channel="system", settings=None)
+    return len(DEMO_PLANS)
