@@ -24,14 +24,15 @@ def test_duty_officer_writes_previews_and_saves_a_plan(page: Any, console: Conso
     assert page.locator("h1").inner_text() == "监测方案"
 
     page.fill("input[name=name]", "安庆排污")
-    page.fill("textarea[name=expression]", "（排污｜死鱼）＋（河水|下游）-回应")  # full-width as an IME types it
+    typed = "（排污｜死鱼）＋（河水|下游）-回应"  # full-width, as an IME types it
+    page.fill("textarea[name=expression]", typed)
     page.fill("input[name=owners]", "duty")
     page.click("button[value=preview]")
     preview = page.locator("section[aria-label='试匹配结果']")
     preview.wait_for()
     assert "命中 2 条" in preview.locator("h2").inner_text()
     assert sorted(preview.locator("li a").all_inner_texts()) == ["化工厂 排污 河水 发黑", "河道 排污 死鱼"]
-    assert page.locator("textarea[name=expression]").input_value() == "（排污｜死鱼）＋（河水|下游）-回应"
+    assert page.locator("textarea[name=expression]").input_value() == typed
     screenshot(page, "plans-preview", full_page=True)
 
     page.fill("textarea[name=expression]", "(排污|死鱼")
