@@ -57,6 +57,9 @@ def test_add_list_test_and_pause(runner: CliRunner) -> None:
     with_plan = [json.loads(line)["id"] for line in search.stdout.splitlines()
                  if json.loads(line).get("plan_ids") == [listed[0]["id"]]]
     assert sorted(with_plan) == sorted(expected)
+    by_plan = runner.invoke(app, ["search", "", "--plan", str(listed[0]["id"]), "--json", "--size", "500"])
+    assert sorted(json.loads(line)["id"] for line in by_plan.stdout.splitlines()) == sorted(expected)
+    assert runner.invoke(app, ["search", "", "--plan", "0"]).exit_code == 2
 
     assert runner.invoke(app, ["plans", "pause", "小区停车"]).exit_code == 0
     assert json.loads(runner.invoke(app, ["plans", "list", "--json"]).stdout)["paused"] is True

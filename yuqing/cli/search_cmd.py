@@ -52,6 +52,8 @@ def search(
         "--location", help="administrative code; a province or city code covers the places below it")] = None,
     sentiment: Annotated[list[str] | None, typer.Option(
         "--sentiment", help="negative, neutral or positive (repeatable)")] = None,
+    plan: Annotated[list[int] | None, typer.Option(
+        "--plan", help="posts matching this 监测方案 id (yuqing plans list; repeatable)")] = None,
     sort: Annotated[str, typer.Option(help="relevance, time or heat")] = "relevance",
     size: Annotated[int, typer.Option(help="how many hits to show (1-500)")] = 20,
 ) -> None:
@@ -67,6 +69,7 @@ def search(
             end=parse_when(end, "--to", end=True) if end else None,
             source_ids=source or [], categories=category or [], location_codes=location or [],
             sentiments=_checked(sentiment or [], SENTIMENTS, "--sentiment"),
+            plan_ids=_plans(plan or []),
             sort=_sort(sort), size=_size(size),
         )
     except UsageError as exc:
@@ -92,6 +95,13 @@ def _checked(values: list[str], allowed: tuple[str, ...], option: str) -> list[s
     for value in values:
         if value not in allowed:
             raise UsageError(f"{option} {value!r}: use one of {', '.join(allowed)}")
+    return values
+
+
+def _plans(values: list[int]) -> list[int]:
+    for value in values:
+        if not 1 <= value <= 2**31 - 1:
+            raise UsageError(f"--plan {value}: use a plan id from yuqing plans list")
     return values
 
 
