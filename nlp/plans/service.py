@@ -253,18 +253,21 @@ def preview(store: SearchStore, expression: str, *, size: int = 20, scan: int = 
 
 def backfill(store: SearchStore, plan_id: int, expression: str, *, batch: int = 200,
              progress: Callable[[int, int], None] | None = None) -> int:
-    """Add ``plan_id`` to every stored post the expression matches, in the search store (re-indexed
-    with the same fetch time, so a newer version indexed meanwhile wins). Returns the matches."""
+    """Add ``plan_id`` to every stored post the expression matches and take it off those it no longer
+    matches (an edited plan), in the search store (re-indexed with the same fetch time, so a newer
+    version indexed meanwhile wins). Returns the matches."""
     node = check_expression(expression)
     pending: list[EnrichedPost] = []
     hits = 0
     for looked, post in enumerate(stored_posts(store), 1):
-        if _post_matches(node, post) and plan_id not in post.get("plan_ids", []):
-            post = {**post, "plan_ids": [*post.get("plan_ids", []), plan_id]}
-            pending.append(EnrichedPost.model_validate(post))
-            hits += 1
-        elif plan_id in post.get("plan_ids", []):
-            hits += 1
+        held = list(post.get("plan_ids", []))
+        matched = _post_matches(node, post)
+        hits += matched
+        if matched and plan_id not in held:
+            pending.append(EnrichedPost.model_validate({**post, "plan_ids": [*held, plan_id]}))
+        elif not matched and plan_id in held:
+            kept = [p for p in held if p != plan_id]
+            pending.append(EnrichedPost.model_validate({**post, "plan_ids": kept}))
         if len(pending) >= batch:
             store.index(pending)
             pending = []

@@ -94,6 +94,18 @@ def test_backfill_marks_every_stored_match_and_search_filters_by_plan(
         set(expected) | set(_expected(posts, second)))
 
 
+def test_an_edited_plan_leaves_the_posts_it_no_longer_matches(
+    sqlite_store: SearchStore, posts: list[EnrichedPost]
+) -> None:
+    backfill(sqlite_store, 7, PLAN)
+    narrower = "小区+停车-表扬"
+    expected = _expected(posts, narrower)
+    assert len(expected) < len(_expected(posts, PLAN))
+    assert backfill(sqlite_store, 7, narrower) == len(expected)
+    found = sqlite_store.search(SearchQuery(plan_ids=[7], size=500)).hits
+    assert sorted(h.post["id"] for h in found) == sorted(expected)
+
+
 def test_backfill_scope_kind_and_region(sqlite_store: SearchStore, posts: list[EnrichedPost]) -> None:
     expression = "(问题|反映)+(region:41|kind:gov)"
     expected = _expected(posts, expression)
