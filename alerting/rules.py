@@ -63,6 +63,9 @@ class Conditions(_Strict):
     kinds: list[IncidentKind] | None = Field(
         default=None, min_length=1, description="incident kinds, any of: opinion, message, policy"
     )
+    plans: list[int] | None = Field(
+        default=None, min_length=1, description="监测方案 ids (yuqing plans list), any of: a post matches it"
+    )
 
     @model_validator(mode="after")
     def _not_empty(self) -> Conditions:
@@ -103,6 +106,8 @@ class Conditions(_Strict):
             )
         if self.kinds is not None:
             checks["kinds"] = incident.kind in self.kinds
+        if self.plans is not None:
+            checks["plans"] = any(plan in self.plans for plan in incident.plan_ids)
         return [name for name, ok in checks.items() if not ok]
 
 

@@ -31,6 +31,7 @@ from alerting.notify.registry import ConfiguredChannel, build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import AlertingConfig, RulesError, RulesFile
 from alerting.state import Action, Status, next_status
+from nlp.plans.routing import Owners, WithPlanOwners, plan_owners
 from yuqing import audit
 from yuqing.bus import Bus, Message, open_bus
 from yuqing.clock import Clock
@@ -78,6 +79,7 @@ class AlertingWorker(Worker):
         self._overrides = channel_overrides
         self._config: AlertingConfig | None = None
         self._channels: dict[str, ConfiguredChannel] = {}
+        self._plan_owners = Owners()
         self._refreshed: datetime | None = None
         self.directory: Directory
         self.calendar: WorkCalendar
@@ -126,7 +128,7 @@ class AlertingWorker(Worker):
             policies=self.policies,
             calendar=self.calendar,
             directory=self.directory,
-            resolve=DirectoryRecipients(self.directory),
+            resolve=WithPlanOwners(DirectoryRecipients(self.directory), self.directory, self._plan_owners),
             deliver=self._deliver,
         )
 
@@ -146,6 +148,7 @@ class AlertingWorker(Worker):
         self._refresh(now)
         try:
             with self.db.transaction() as session:
+                self._plan_owners = plan_owners(session, incident.plan_ids)  # 监测方案 owners hear of it too
                 ctx = self.context()
                 result = upsert_incident(session, incident, now, ctx)
                 if result.alert_id is not None and result.outcome != "seen":  # one event, one alert
@@ -153,6 +156,8 @@ class AlertingWorker(Worker):
                 return result
         except (OperationalError, IntegrityError) as exc:  # another member raced us, or the DB blinked
             raise RetryableError(f"{exc.__class__.__name__}: {exc.orig}") from exc
+        finally:
+            self._plan_owners = Owners()  # timers (escalations) go by the directory alone
 
     # --- timers ---------------------------------------------------------------------------------
 

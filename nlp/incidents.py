@@ -212,6 +212,7 @@ class Member:
     own_case: bool = False  # a declared 留言 (item_kind message): its own incident, alone
     undated: bool = False  # its time is the crawl's: the source gave none (or none readable)
     reply: dict[str, Any] | None = None  # a 留言's official reply (``MessageReply`` as JSON)
+    plan_ids: list[int] = field(default_factory=list)  # the 监测方案 the post matches
 
     @classmethod
     def from_post(cls, post: EnrichedPost, duplicate_of: str | None = None) -> Member:
@@ -239,6 +240,7 @@ class Member:
             own_case=post.item_kind == "message",
             undated=post.published_at is None or post.published_at > post.fetched_at,
             reply=reply_of(post),
+            plan_ids=list(post.plan_ids),
         )
 
     @property
@@ -294,6 +296,7 @@ class _Aggregates:
         self.votes: dict[str, list[Any]] = {}  # code -> [members naming it, (key, index) of the first]
         self.names: dict[str, tuple[_Key, Location]] = {}  # code -> the latest member's Location
         self.places: list[Location] | None = None  # ``locations()``, until a member naming a place joins
+        self.plans: set[int] = set()  # the 监测方案 any member matches
 
     def rebuild(self, members: Iterable[Member]) -> None:
         self.__init__()  # type: ignore[misc]
@@ -322,6 +325,8 @@ class _Aggregates:
         if m.reply is not None and (self.reply is None or key > self.reply[0]):
             self.reply = (key, m.reply)
         self.undated = self.undated or (m.own_case and m.undated)
+        if m.plan_ids:
+            self.plans.update(m.plan_ids)
         if m.category:
             _vote(self.categories, m.category, key)
         if m.department_type:  # by the member's category: the majority category's are counted
@@ -809,6 +814,7 @@ class IncidentTracker:
             version=max(cluster.version, 1),
             reply=MessageReply.model_validate(agg.reply[1]) if agg.reply else None,
             notes=[UNDATED_NOTE] if agg.undated else [],
+            plan_ids=sorted(agg.plans),
         )
 
 

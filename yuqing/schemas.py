@@ -127,6 +127,7 @@ class EnrichedPost(RawPost):
     tags: Tags = Field(default_factory=Tags)
     heat: float = 0.0
     truncated: bool = Field(default=False, description="text was over the size cap and was cut")
+    plan_ids: list[int] = Field(default_factory=list, description="ids of the 监测方案 the post matches")
 
 
 class MessageReply(OfficialReply):
@@ -166,6 +167,7 @@ class Incident(_Model):
     notes: list[str] = Field(
         default_factory=list, description="problems of its input kept on the case (a 留言 without a date …)"
     )
+    plan_ids: list[int] = Field(default_factory=list, description="监测方案 any of its posts matches")
 
 
 class DeadLetter(_Model):

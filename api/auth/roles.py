@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "users.manage": frozenset({Role.ADMIN}),
     "reports.view": frozenset({Role.ADMIN, Role.LEADER, Role.ANALYST, Role.DUTY_OFFICER}),
     "reports.review": frozenset({Role.ADMIN, Role.ANALYST, Role.DUTY_OFFICER}),
+    "plans.view": _ALL,
+    "plans.manage": frozenset({Role.ADMIN, Role.DUTY_OFFICER, Role.DEPARTMENT}),
 }
 
 PERMISSION_LABELS: dict[str, str] = {
@@ -56,6 +58,8 @@ PERMISSION_LABELS: dict[str, str] = {
     "users.manage": "用户管理（仅系统管理员）",
     "reports.view": "报告：台账、舆情日报/周报",
     "reports.review": "填写事件复盘（问题、整改措施）",
+    "plans.view": "查看监测方案",
+    "plans.manage": "管理监测方案（部门只管本部门的）",
 }
 
 

@@ -11,6 +11,7 @@ from api.console import (
     incident_views,
     overview_views,
     performance_views,
+    plan_views,
     report_views,
     token_views,
     user_views,
@@ -35,3 +36,4 @@ for module in (
 from api.console import policy_views  # noqa: E402  (the policy register)
 
 router.include_router(policy_views.router)
+router.include_router(plan_views.router)

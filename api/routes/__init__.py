@@ -14,6 +14,7 @@ from api.routes import (
     notifications,
     overview,
     performance,
+    plans,
     reports,
     search,
     sources,
@@ -29,3 +30,4 @@ from api.routes import policies  # noqa: E402  (the policy register)
 
 api_router.include_router(policies.router)
 api_router.include_router(reports.router)
+api_router.include_router(plans.router)

@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from api.deps import Principal, State, api_user
 from api.problems import ProblemError
 from api.schemas import FacetBucket, HistogramBucket, PostOut, SearchOut
 from yuqing.clock import aware
 from yuqing.storage import SearchQuery, StoreError
+from yuqing.storage.query import QuerySyntaxError
 
 router = APIRouter(tags=["search"])
 
@@ -24,7 +26,9 @@ MAX_DEPTH = 10_000
 class SearchParams:
     """Query-string parameters shared by the API and the console's search page."""
 
-    q: Annotated[str, Query(max_length=200, description="关键词（空格分隔）")] = ""
+    q: Annotated[str, Query(max_length=2000, description=(
+        "检索式（与监测方案同一写法）：词（空格分隔：任一）、a|b 或、a+b 且、a-b 排除、括号、\"短语\"、"
+        "title:词、kind:gov、region:4107"))] = ""
     start: Annotated[datetime | None, Query(description="发布时间 ≥")] = None
     end: Annotated[datetime | None, Query(description="发布时间 <")] = None
     source: Annotated[list[str], Query(description="信源 id（可多选）")] = None  # type: ignore[assignment]
@@ -32,6 +36,8 @@ class SearchParams:
     location: Annotated[list[str], Query(description="行政区划代码，含下级")] = None  # type: ignore[assignment]
     sentiment: Annotated[list[Literal["negative", "neutral", "positive"]], Query()] = None  # type: ignore[assignment]
     relevant_only: Annotated[bool, Query(description="只看相关")] = False
+    plan: Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]],
+                    Query(description="命中这些监测方案（编号，可多选）")] = None  # type: ignore[assignment]
     sort: Annotated[Literal["relevance", "time", "heat"], Query()] = "relevance"
     page: Annotated[int, Query(ge=1, le=500)] = 1
     size: Annotated[int, Query(ge=1, le=100)] = 20
@@ -55,6 +61,7 @@ class SearchParams:
             location_codes=self.location or [],
             sentiments=self.sentiment or [],
             relevant_only=self.relevant_only,
+            plan_ids=self.plan or [],
             sort=self.sort,
             size=self.size,
             offset=offset,
@@ -67,6 +74,8 @@ def run_search(state: State, params: SearchParams) -> SearchOut:
     query = params.query()
     try:
         result = state.store.search(query)
+    except QuerySyntaxError as exc:
+        raise ProblemError(422, "bad-query", f"检索式有误：{exc}") from None
     except StoreError as exc:
         raise ProblemError(503, "search-unavailable", f"检索服务不可用：{exc}") from None
     return SearchOut(

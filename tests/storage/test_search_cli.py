@@ -56,7 +56,7 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
 
 
 def test_json_lines_carry_the_posts_best_first(cli: CliRunner) -> None:
-    code, out, _ = invoke(cli, "自来水浑浊", "--json")
+    code, out, _ = invoke(cli, "自来水 浑浊", "--json")  # side by side: any of them, best first
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["id"] for line in lines] == ["water", "metro"]
@@ -86,6 +86,16 @@ def test_table_shows_title_china_time_source_category_and_score(cli: CliRunner) 
     assert "2025-03-01 23:30" in out  # 15:30 UTC shown in China time
     assert "weibo" in out and "供水" in out
     assert "1 of 1 posts" in out
+
+
+def test_expressions_and_their_errors(cli: CliRunner) -> None:
+    code, out, _ = invoke(cli, "自来水-浑浊", "--json")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["metro"]
+    code, out, _ = invoke(cli, "不存在的词语xyz", "--json")  # an unknown word: nothing, not its characters
+    assert (code, out) == (0, "")
+    code, _, err = invoke(cli, "(自来水|地铁")
+    assert code == 2
+    assert "第 1 个字符" in err and "没有配对" in err
 
 
 def test_nothing_found_says_so(cli: CliRunner) -> None:

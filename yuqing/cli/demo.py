@@ -155,6 +155,10 @@ def prepare(settings: Settings) -> list[DemoLogin]:
                    reason=f"demo imported {settings.departments_file.name}")
 
     logins = ensure_demo_users(db)
+    from nlp.plans.service import ensure_demo_plans
+
+    with db.transaction() as session:
+        ensure_demo_plans(session, now=utcnow())  # a place plan and a topic plan (监测方案)
     db.close()
     return logins
 

@@ -13,6 +13,7 @@ from alerting.cli import register as register_alerting
 from api.cli import register as register_api
 from crawlers.cli import register as register_crawlers
 from nlp.cli import register as register_nlp
+from nlp.plans.cli import register as register_plans
 from reports.cli import register as register_reports
 from yuqing.cli.core_cmds import register as register_core
 
@@ -27,6 +28,7 @@ app = typer.Typer(
 for register in (register_core, register_crawlers, register_nlp, register_alerting, register_api):
     register(app)
 register_reports(app)
+register_plans(app)
 
 
 def main() -> None:

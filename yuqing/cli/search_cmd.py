@@ -37,7 +37,9 @@ def parse_when(value: str, option: str, *, end: bool = False) -> datetime:
 
 
 def search(
-    query: Annotated[str, typer.Argument(help="words to look for (cut as posts are); '' for all posts")],
+    query: Annotated[str, typer.Argument(
+        help="an expression as plans are written: words (side by side: any), a|b, a+b, a-b, (…), \"phrase\","
+             " title:词, kind:gov, region:4107; '' for all posts")],
     as_json: Annotated[bool, typer.Option(
         "--json", help="one JSON line per hit: the post and its score")] = False,
     start: Annotated[str | None, typer.Option(
@@ -50,12 +52,15 @@ def search(
         "--location", help="administrative code; a province or city code covers the places below it")] = None,
     sentiment: Annotated[list[str] | None, typer.Option(
         "--sentiment", help="negative, neutral or positive (repeatable)")] = None,
+    plan: Annotated[list[int] | None, typer.Option(
+        "--plan", help="posts matching this 监测方案 id (yuqing plans list; repeatable)")] = None,
     sort: Annotated[str, typer.Option(help="relevance, time or heat")] = "relevance",
     size: Annotated[int, typer.Option(help="how many hits to show (1-500)")] = 20,
 ) -> None:
     """Search the posts in the configured search store (YUQING_SEARCH_URL)."""
     from yuqing.settings import get_settings
     from yuqing.storage import SearchQuery, open_store
+    from yuqing.storage.query import QuerySyntaxError
 
     try:
         search_query = SearchQuery(
@@ -64,6 +69,7 @@ def search(
             end=parse_when(end, "--to", end=True) if end else None,
             source_ids=source or [], categories=category or [], location_codes=location or [],
             sentiments=_checked(sentiment or [], SENTIMENTS, "--sentiment"),
+            plan_ids=_plans(plan or []),
             sort=_sort(sort), size=_size(size),
         )
     except UsageError as exc:
@@ -74,6 +80,9 @@ def search(
     store = open_store(settings.search_url, index_prefix=settings.es_index_prefix)
     try:
         result = store.search(search_query)
+    except QuerySyntaxError as exc:
+        typer.echo(f"yuqing search: {exc}", err=True)
+        raise typer.Exit(2) from None
     finally:
         store.close()
     if as_json:
@@ -86,6 +95,13 @@ def _checked(values: list[str], allowed: tuple[str, ...], option: str) -> list[s
     for value in values:
         if value not in allowed:
             raise UsageError(f"{option} {value!r}: use one of {', '.join(allowed)}")
+    return values
+
+
+def _plans(values: list[int]) -> list[int]:
+    for value in values:
+        if not 1 <= value <= 2**31 - 1:
+            raise UsageError(f"--plan {value}: use a plan id from yuqing plans list")
     return values
 
 

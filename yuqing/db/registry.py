@@ -15,6 +15,7 @@ MODEL_MODULES = (
     "nlp.incident_state",
     "api.models",
     "reports.models",
+    "nlp.plans.models",
 )
 
 

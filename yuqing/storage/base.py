@@ -52,6 +52,7 @@ class SearchQuery(BaseModel):
     facets: list[FacetField] = Field(default_factory=list)
     facet_size: int = Field(default=20, ge=1, le=1000, description="buckets per facet, most frequent first")
     histogram: Literal["hour", "day"] | None = None
+    plan_ids: list[int] = Field(default_factory=list, description="posts matching any of these 监测方案")
     operator: Literal["or", "and"] = Field(
         default="or", description="or: any query word matches (ranked by BM25); and: every word must match"
     )

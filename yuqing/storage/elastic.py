@@ -34,9 +34,9 @@ from yuqing.storage.base import (
     canonical_location_code,
     index_text,
     post_location_ancestors,
-    query_terms,
     split_title_tokens,
 )
+from yuqing.storage.query import es_query, parse_query
 
 TOKEN_ANALYZER = "whitespace"  # built in: splits on whitespace only; the token text is lowercased here
 TOKEN_FIELDS = ("title_tokens", "tokens_text")
@@ -86,6 +86,7 @@ def index_mappings() -> dict[str, Any]:
             "location_ancestors": _KEYWORD,
             "relevant": {"type": "boolean"},
             "heat": {"type": "double"},
+            "plan_ids": {"type": "long"},
         },
     }
 
@@ -131,6 +132,7 @@ def document(post: EnrichedPost) -> dict[str, Any]:
         "location_ancestors": post_location_ancestors(post),
         "relevant": tags.relevant,
         "heat": post.heat,
+        "plan_ids": post.plan_ids,
     }
 
 
@@ -169,6 +171,8 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
         filters.append({"terms": {"location_ancestors": codes}})
     if query.relevant_only:
         filters.append({"term": {"relevant": True}})
+    if query.plan_ids:
+        filters.append({"terms": {"plan_ids": list(dict.fromkeys(query.plan_ids))}})
     return filters
 
 
@@ -181,10 +185,16 @@ def _sort(query: SearchQuery, has_terms: bool) -> list[Any]:
     return newest_first
 
 
-def search_body(query: SearchQuery, terms: Sequence[str]) -> dict[str, Any]:
-    """The _search request for ``query``; ``terms`` is its text segmented as posts are (``query_terms``)."""
+def search_body(query: SearchQuery, terms: Sequence[str] | None = None) -> dict[str, Any]:
+    """The _search request for ``query``: its text read as an expression (``yuqing.storage.query``);
+    ``terms`` (legacy): words to match instead, any or all of them by ``query.operator``."""
     bool_query: dict[str, Any] = {"filter": _filters(query)}
-    if terms:
+    if terms is None:
+        node = parse_query(query.text, query.operator)
+        if node is not None:
+            bool_query["must"] = [es_query(node, TITLE_BOOST, token_text)]
+        terms = ["text"] if node is not None else []
+    elif terms:
         bool_query["must"] = [{"multi_match": {
             "query": token_text(terms),
             "fields": [f"title_tokens^{TITLE_BOOST}", "tokens_text"],
@@ -330,12 +340,9 @@ class ElasticStore:
         return [doc["_source"]["post"] for doc in response["docs"] if doc.get("found")]
 
     def search(self, query: SearchQuery) -> SearchResult:
-        terms = query_terms(query.text) if query.text.strip() else []
-        if query.text.strip() and not terms:
-            return SearchResult(total=0, hits=[])  # only punctuation: nothing can match
+        body = search_body(query)  # QuerySyntaxError names the position
         with self._errors("search"):
-            response = self.client.search(index=self.index_name, body=search_body(query, terms),
-                                          ignore_unavailable=True)
+            response = self.client.search(index=self.index_name, body=body, ignore_unavailable=True)
         return parse_search_response(dict(response), query)
 
     def drop(self) -> None:

@@ -43,9 +43,9 @@ from yuqing.storage.base import (
     canonical_location_code,
     index_text,
     post_location_ancestors,
-    query_terms,
     split_title_tokens,
 )
+from yuqing.storage.query import FtsPlan, fts_plan, parse_query
 
 TITLE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
@@ -100,6 +100,12 @@ CREATE TABLE rollup (
     PRIMARY KEY (field, hour, value)
 ) WITHOUT ROWID;
 """
+PLAN_SCHEMA = (  # which 监测方案 each document matches
+    "CREATE TABLE IF NOT EXISTS document_plans (plan INTEGER NOT NULL,"
+    " doc INTEGER NOT NULL REFERENCES documents (rowid) ON DELETE CASCADE,"
+    " PRIMARY KEY (plan, doc)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS document_plans_doc ON document_plans (doc)",
+)
 _HOUR = f"CAST((published_at + {_CN_OFFSET}) / 3600 AS INTEGER) * 3600 - {_CN_OFFSET}"
 _DAY = "@day"  # suffix of the fields of the day rows
 _FILTER_FIELDS = ("source_id", "category", "sentiment", "relevant")  # a query may filter on one of them
@@ -213,6 +219,8 @@ class SqliteFtsStore:
                 elif version != SCHEMA_VERSION:
                     raise StoreError(f"search store {self.path} was made by another version of yuqing (schema"
                                      f" {version}, expected {SCHEMA_VERSION}): delete it and re-index")
+                for statement in PLAN_SCHEMA:  # added beside version 2, idempotent
+                    conn.execute(statement)
         except sqlite3.OperationalError as exc:
             if "fts5" in str(exc).lower():
                 raise StoreError(f"this Python's SQLite {sqlite3.sqlite_version} lacks FTS5; "
@@ -259,6 +267,7 @@ class SqliteFtsStore:
         if row is not None:
             conn.execute("DELETE FROM documents_fts WHERE rowid = ?", (row[0],))
             conn.execute("DELETE FROM document_places WHERE doc = ?", (row[0],))
+            conn.execute("DELETE FROM document_plans WHERE doc = ?", (row[0],))
             delta.subtract(_rollup_keys(row[2], row[3:8], row[9], json.loads(row[8])))
         tags = post.tags
         values = (
@@ -288,6 +297,8 @@ class SqliteFtsStore:
                      (rowid, post.model_dump_json()))
         conn.executemany("INSERT INTO document_places (code, doc) VALUES (?, ?)",
                          [(code, rowid) for code in post_location_ancestors(post)])
+        conn.executemany("INSERT OR IGNORE INTO document_plans (plan, doc) VALUES (?, ?)",
+                         [(plan, rowid) for plan in post.plan_ids])
         return delta
 
     # --- reading ------------------------------------------------------------------------------
@@ -311,18 +322,20 @@ class SqliteFtsStore:
             raise StoreError(f"search store {self.path}: {exc}") from exc
 
     def _search(self, conn: sqlite3.Connection, query: SearchQuery) -> SearchResult:
-        terms = query_terms(query.text) if query.text.strip() else []
-        if query.text.strip() and not terms:
-            return SearchResult(total=0, hits=[])  # only punctuation: nothing can match
-        where, params = _filters(query, per_match=bool(terms))
+        node = parse_query(query.text, query.operator)  # QuerySyntaxError names the position
+        plan = fts_plan(node) if node is not None else FtsPlan(None, [], [])
+        terms = plan.match is not None
+        where, params = _filters(query, per_match=terms)
         if terms:
             # CROSS JOIN keeps the full-text match as the outer loop (run once, not once per document)
             source = "documents_fts CROSS JOIN documents d ON d.rowid = documents_fts.rowid"
             where.insert(0, "documents_fts MATCH ?")
-            params.insert(0, fts_match_expression(terms, query.operator))
+            params.insert(0, plan.match)
             score = f"-bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})"
         else:
             source, score = "documents d", "0.0"
+        where += plan.where  # the parts full text cannot say: source kinds, places, negations
+        params += plan.params
         clause = " AND ".join(where) or "1"
         order = _ORDER[query.sort if terms or query.sort != "relevance" else "time"]
 
@@ -340,7 +353,7 @@ class SqliteFtsStore:
                     f"SELECT d.rowid, {score} AS score FROM {source} WHERE {clause} ORDER BY {order}"
                     " LIMIT ? OFFSET ?", [*params, query.size, query.offset],
                 ).fetchall() if query.size else []
-                counts = _rollup_counts(conn, query)
+                counts = _rollup_counts(conn, query) if not plan.where else None
                 if counts is None:
                     counts = _counts(conn, source, clause, params, query.facets, query.histogram)
             posts = _posts_by_rowid(conn, [rowid for rowid, _ in page])
@@ -382,6 +395,11 @@ def _filters(query: SearchQuery, *, per_match: bool = False) -> tuple[list[str],
     one_of("d.id", query.post_ids)
     if query.relevant_only:
         where.append("d.relevant = 1")
+    if query.plan_ids:
+        plans = list(dict.fromkeys(query.plan_ids))
+        marks = ",".join("?" * len(plans))
+        where.append(f"d.rowid IN (SELECT doc FROM document_plans WHERE plan IN ({marks}))")
+        params.extend(plans)
     if query.location_codes:
         codes = list(dict.fromkeys(canonical_location_code(c) for c in query.location_codes))
         marks = ",".join("?" * len(codes))
@@ -494,7 +512,7 @@ def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | Non
     """The counts of a query without text, filtering on one filter field at most, from the rollup: its
     whole hours there (whole days if it filters), the time before the first and after the last from
     ``documents``. None for other queries."""
-    if query.post_ids or query.location_codes:
+    if query.post_ids or query.location_codes or query.plan_ids:
         return None
     chosen = {"source_id": query.source_ids, "category": query.categories, "sentiment": query.sentiments,
               "relevant": ["1"] if query.relevant_only else []}

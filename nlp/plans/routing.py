@@ -1,0 +1,65 @@
+"""Routing a plan's incidents to its owners through the existing outbox: when an incident that matches
+plans opens an alert or raises its level, the plans' owner departments (their directory contacts, who see
+it on the department workbench) and owner users (``user:NAME``) are added to the recipients the directory
+gives; the outbox's dedup, rate limits and digests apply as to every notice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerting.outbox import Recipient
+from alerting.recipients import _recipient
+from nlp.plans.models import PlanRow
+
+PLAN_OWNER_ROLE = "plan_owner"
+
+
+@dataclass(frozen=True)
+class Owners:
+    users: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+
+
+def plan_owners(session: Session, plan_ids: Sequence[int]) -> Owners:
+    """The owners of the active plans among ``plan_ids``."""
+    if not plan_ids:
+        return Owners()
+    rows = session.scalars(select(PlanRow).where(PlanRow.id.in_(list(plan_ids)), PlanRow.paused.is_(False)))
+    users: dict[str, None] = {}
+    departments: dict[str, None] = {}
+    for row in rows:
+        users.update(dict.fromkeys(row.owner_users or []))
+        departments.update(dict.fromkeys(row.owner_departments or []))
+    return Owners(tuple(users), tuple(departments))
+
+
+class WithPlanOwners:
+    """A recipients resolver (``DirectoryRecipients``) plus the current incident's plan owners."""
+
+    def __init__(self, base: Callable[[Any, list[str], datetime], list[Recipient]], directory: Any,
+                 owners: Owners) -> None:
+        self.base = base
+        self.directory = directory
+        self.owners = owners
+
+    def __call__(self, alert: Any, roles: list[str], at: datetime) -> list[Recipient]:
+        out = list(self.base(alert, roles, at))
+        keys = {r.key for r in out}
+        extra: list[Recipient] = []
+        for dept_id in self.owners.departments:
+            dept = self.directory.department(dept_id)
+            if dept is not None:
+                extra.extend(_recipient("department", dept.id, c) for c in dept.contacts)
+        extra.extend(Recipient(role=PLAN_OWNER_ROLE, key=f"user:{name}", name=name)
+                     for name in self.owners.users)
+        for recipient in extra:
+            if recipient.key not in keys:
+                keys.add(recipient.key)
+                out.append(recipient)
+        return out
