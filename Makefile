@@ -22,12 +22,14 @@ install-test: $(VENV)/.test-deps
 demo: install  ## install and run the whole pipeline on embedded defaults, console on 127.0.0.1:8000
 	$(BIN)/yuqing demo
 
-test: install-test  ## install and run lint + the whole test suite
+test: install-test  ## install and run lint, the type check and the whole test suite
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -rsx -p no:cacheprovider
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var test-artifacts

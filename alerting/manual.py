@@ -57,7 +57,7 @@ def incident_of(row: IncidentRow) -> Incident:
         burst=row.burst,
         negative_share=row.negative_share,
         anger_share=row.anger_share,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         version=row.version,
     )
 

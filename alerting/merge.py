@@ -111,7 +111,7 @@ def incident_of_row(row: IncidentRow) -> Incident:
         post_count=row.post_count,
         source_count=row.source_count,
         heat=row.heat,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         version=row.version,
     )
 

@@ -65,7 +65,7 @@ def default_store_factory(settings: Settings) -> Callable[[], SearchStore]:
 
 
 def app_state(request: Request) -> AppState:
-    return request.app.state.yuqing  # type: ignore[no-any-return]
+    return request.app.state.yuqing
 
 
 State = Annotated[AppState, Depends(app_state)]
@@ -121,7 +121,7 @@ class Principal:
 
 
 def browser_session(request: Request) -> SessionData:
-    return request.state.session  # type: ignore[no-any-return]
+    return request.state.session
 
 
 def authenticate(request: Request, session: Session, when: datetime) -> Principal | None:

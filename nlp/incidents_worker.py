@@ -323,7 +323,7 @@ def _incident_of(row: IncidentRow, post_ids: list[str], source_ids: list[str]) -
         anger_share=row.anger_share,
         post_ids=post_ids,
         source_ids=source_ids,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         version=row.version,
         reply=MessageReply.model_validate(row.reply) if row.reply else None,
     )

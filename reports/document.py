@@ -3,6 +3,7 @@ renderings are made from one description and say the same."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -30,7 +31,7 @@ class Para:
 @dataclass
 class Table:
     header: list[str]
-    rows: list[list[Cell]]
+    rows: Sequence[Sequence[Cell]]
     empty: str = "无"  # what the report says when there are no rows
 
 

@@ -86,7 +86,7 @@ def to_html(doc: Document) -> bytes:
 def to_pdf(doc: Document) -> bytes:
     import weasyprint
 
-    return weasyprint.HTML(string=to_html(doc).decode("utf-8")).write_pdf()  # type: ignore[no-any-return]
+    return weasyprint.HTML(string=to_html(doc).decode("utf-8")).write_pdf()
 
 
 def _cell_text(c: object) -> str:

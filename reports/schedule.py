@@ -44,7 +44,7 @@ def run_due(db: Database, now: datetime, *, formats: list[str], targets: list[Ta
     """Generate what is due and send it; True when a send is still pending or failed."""
     pending = False
     for kind in ("daily", "weekly"):
-        rp = last_complete(kind, now)  # type: ignore[arg-type]
+        rp = last_complete(kind, now)
         for n, fmt in enumerate(formats):
             with db.transaction() as session:
                 made = generate(session, rp, fmt, now=now, actor="schedule")

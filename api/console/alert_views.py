@@ -116,7 +116,7 @@ def any_board_context(
     if view not in BOARD_VIEWS:
         raise board.bad_view(view, BOARD_VIEWS)
     if view in board.ENDED_VIEWS:
-        context = board.ended_context(session, principal, now, view, board.ended_filters(request))  # type: ignore[arg-type]
+        context = board.ended_context(session, principal, now, view, board.ended_filters(request))
         return {**context, "view": view, "views": BOARD_VIEWS}
     return board_context(session, principal, now, view)  # type: ignore[arg-type]
 

@@ -119,7 +119,7 @@ def _with(params: SearchParams, **changes: object) -> str:
         values.pop("sort")
     for key in ("start", "end"):
         if key in values and not isinstance(values[key], str):
-            values[key] = values[key].isoformat()  # type: ignore[union-attr]
+            values[key] = values[key].isoformat()
     return "/search?" + urlencode(values, doseq=True)
 
 

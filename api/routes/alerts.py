@@ -100,7 +100,7 @@ def _action_route(name: str, path: str, summary: str) -> None:
         body: body_model,  # type: ignore[valid-type]  # the action's body model, chosen per route
         session: DB,
         state: State,
-        now: Now,  # type: ignore[valid-type]
+        now: Now,
         principal: Principal = api_user(),
     ) -> service.AlertRead:
         result = actions.perform(session, state.settings, name, alert_id, body, principal, now=now)

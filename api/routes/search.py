@@ -14,11 +14,12 @@ from api.problems import ProblemError
 from api.schemas import FacetBucket, HistogramBucket, PostOut, SearchOut
 from yuqing.clock import aware
 from yuqing.storage import SearchQuery, StoreError
+from yuqing.storage.base import FacetField
 from yuqing.storage.query import QuerySyntaxError
 
 router = APIRouter(tags=["search"])
 
-FACETS = ("source_id", "category", "location_code", "sentiment", "source_kind")
+FACETS: tuple[FacetField, ...] = ("source_id", "category", "location_code", "sentiment", "source_kind")
 MAX_DEPTH = 10_000
 
 
@@ -59,7 +60,7 @@ class SearchParams:
             source_ids=self.source or [],
             categories=self.category or [],
             location_codes=self.location or [],
-            sentiments=self.sentiment or [],
+            sentiments=list(self.sentiment or []),
             relevant_only=self.relevant_only,
             plan_ids=self.plan or [],
             sort=self.sort,

@@ -201,8 +201,8 @@ class _Parser:
     def missing(self, after: _Token | None, what: str = "词") -> ExpressionError:
         token = self.peek()
         if after is not None:
-            shown = {"|": "「|」", "+": "「+」", "-": "「-」", "(": "「(」", "field": "「:」"}
-            shown = shown.get(after.kind, "")
+            names = {"|": "「|」", "+": "「+」", "-": "「-」", "(": "「(」", "field": "「:」"}
+            shown = names.get(after.kind, "")
             if token is None:
                 return ExpressionError(f"{shown}后面缺少{what}", after.pos)
             return ExpressionError(f"{shown}后面应是{what}，却是「{token.text}」", token.pos)

@@ -164,7 +164,7 @@ def _segmenter() -> Callable[[str], list[str]]:
     except ImportError:
         import rjieba
 
-        return rjieba.cut  # type: ignore[no-any-return]
+        return rjieba.cut
     return segment
 
 

@@ -227,7 +227,7 @@ def parse_search_response(response: dict[str, Any], query: SearchQuery) -> Searc
     hits = [SearchHit(post=h["_source"]["post"], score=float(h.get("_score") or 0.0))
             for h in response["hits"]["hits"]]
     aggs = response.get("aggregations", {})
-    facets = {name: [(str(b["key"]), int(b["doc_count"]))
+    facets: dict[str, list[tuple[str, int]]] = {name: [(str(b["key"]), int(b["doc_count"]))
                      for b in aggs.get(f"facet_{name}", {}).get("buckets", [])]  # none when no index yet
               for name in query.facets}
     histogram = [(datetime.fromtimestamp(b["key"] / 1000, CN_TZ), int(b["doc_count"]))

@@ -88,7 +88,7 @@ def fts_sql(node: Node) -> tuple[str, list[Any]]:
         inner, params = fts_sql(node.child)
         return f"(NOT {inner})", params
     joined = " AND " if isinstance(node, And) else " OR "
-    parts = [fts_sql(c) for c in node.children]  # type: ignore[union-attr]
+    parts = [fts_sql(c) for c in node.children]
     return "(" + joined.join(p for p, _ in parts) + ")", [v for _, ps in parts for v in ps]
 
 
@@ -141,5 +141,5 @@ def es_query(node: Node, title_boost: int, lower: Any) -> dict[str, Any]:
         must = [es_query(c, title_boost, lower) for c in node.children if not isinstance(c, Not)]
         must_not = [es_query(c.child, title_boost, lower) for c in node.children if isinstance(c, Not)]
         return {"bool": {"must": must, "must_not": must_not}}
-    return {"bool": {"should": [es_query(c, title_boost, lower) for c in node.children],  # type: ignore[union-attr]
+    return {"bool": {"should": [es_query(c, title_boost, lower) for c in node.children],
                      "minimum_should_match": 1}}

@@ -339,6 +339,8 @@ class SqliteFtsStore:
         clause = " AND ".join(where) or "1"
         order = _ORDER[query.sort if terms or query.sort != "relevance" else "time"]
 
+        counts: Counts | None
+        page: list[tuple[int, float]]
         with _transaction(conn):  # one snapshot for the hits, the total and the aggregations
             ranked_only = query.sort == "relevance" and not (query.facets or query.histogram)
             if terms and len(where) == 1 and ranked_only:
@@ -357,9 +359,12 @@ class SqliteFtsStore:
                 if counts is None:
                     counts = _counts(conn, source, clause, params, query.facets, query.histogram)
             posts = _posts_by_rowid(conn, [rowid for rowid, _ in page])
+        assert counts is not None
         total, facet_counts, buckets = counts
-        facets = {name: sorted(facet_counts[name].items(), key=lambda kv: (-kv[1], kv[0]))[: query.facet_size]
-                  for name in query.facets}
+        facets: dict[str, list[tuple[str, int]]] = {
+            name: sorted(facet_counts[name].items(), key=lambda kv: (-kv[1], kv[0]))[: query.facet_size]
+            for name in query.facets
+        }
         histogram = _histogram(buckets, _BUCKET_SECONDS[query.histogram]) if query.histogram else []
         hits = [SearchHit(post=posts[rowid], score=float(s)) for rowid, s in page]
         return SearchResult(total=total, hits=hits, facets=facets, histogram=histogram)
@@ -461,7 +466,8 @@ def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any
                     f" - {_CN_OFFSET}, count(*){pad} FROM m GROUP BY 2")
     sql = (f"WITH m AS MATERIALIZED (SELECT {', '.join(columns)} FROM {source} WHERE {clause}) "
            + " UNION ALL ".join(arms))
-    total, by_facet, buckets = 0, {name: Counter() for name in facets}, Counter()
+    by_facet: dict[str, Counter[str]] = {name: Counter() for name in facets}
+    total, buckets = 0, Counter[int]()
     ranked: list[tuple[Any, ...]] = []
     for field, value, n, score, published_at, doc_id in conn.execute(sql, params):
         if field is None:
@@ -483,8 +489,9 @@ def _ranked_by_score(conn: sqlite3.Connection, score: str, params: list[Any], of
     """A page of a full-text match by relevance without visiting the documents of every match: the
     scores from the index alone, then the time and id (the tie-breaks) of the best offset + size and
     of every match scoring as the last of them."""
-    rows = conn.execute(f"SELECT rowid, {score} FROM documents_fts WHERE documents_fts MATCH ?", params)
-    rows = rows.fetchall()
+    rows: list[tuple[int, float]] = conn.execute(
+        f"SELECT rowid, {score} FROM documents_fts WHERE documents_fts MATCH ?", params
+    ).fetchall()
     if not rows or not offset + size:
         return [], len(rows)
     cut = heapq.nlargest(offset + size, (s for _, s in rows))[-1]
@@ -532,7 +539,8 @@ def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | Non
     stop = None if end is None else _bucket(end, unit)
     if first is not None and stop is not None and first >= stop:
         return None  # no whole hour (day): the documents are few
-    total, facets, buckets = 0, {name: Counter() for name in query.facets}, Counter()
+    facets: dict[str, Counter[str]] = {name: Counter() for name in query.facets}
+    total, buckets = 0, Counter[int]()
 
     def add(counts: Counts) -> None:
         nonlocal total
