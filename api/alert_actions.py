@@ -3,8 +3,10 @@ translation of alerting's errors into problem details."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy.orm import Session
@@ -198,6 +200,92 @@ def load_directory(session: Session, settings: Settings) -> Directory:
         raise ProblemError(503, "directory-unavailable", f"部门目录不可用：{exc}") from None
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One action's inputs, as each handler below reads them."""
+
+    session: Session
+    settings: Settings
+    alert: Alert
+    principal: Principal
+    data: dict[str, Any]
+    common: dict[str, Any]  # alert_id, actor, channel, now: what every service transition takes
+
+    @property
+    def now(self) -> datetime:
+        return cast(datetime, self.common["now"])
+
+
+def _return_to_duty_office(c: _Call) -> service.AlertRead:
+    directory = load_directory(c.session, c.settings)
+    office = directory.duty_office()
+    if c.alert.department_id == office.id:
+        raise ProblemError(409, "already-at-duty-office", f"本预警已在值班室（{office.name}），无需退回")
+    return service.reassign(
+        c.session,
+        department_id=office.id,
+        reason=f"退回值班室：{c.data['reason']}",
+        directory=directory,
+        **c.common,
+    )
+
+
+def _merge(c: _Call) -> service.AlertRead:
+    if c.principal.department_scope is not None:
+        visible_alert(c.session, c.data["into_id"], c.principal)
+    return service.merge(c.session, into_id=c.data["into_id"], reason=c.data["reason"], **c.common)
+
+
+HANDLERS: dict[str, Callable[[_Call], service.AlertRead]] = {
+    "acknowledge": lambda c: service.acknowledge(c.session, note=c.data["note"], **c.common),
+    "start_response": lambda c: service.start_response(c.session, note=c.data["note"], **c.common),
+    "unsnooze": lambda c: service.unsnooze(c.session, reason=c.data["note"], **c.common),
+    "reassign": lambda c: service.reassign(
+        c.session,
+        department_id=c.data["department_id"],
+        reason=c.data["reason"],
+        directory=load_directory(c.session, c.settings),
+        **c.common,
+    ),
+    "return": _return_to_duty_office,
+    "info_published": lambda c: service.record_info_published(
+        c.session, link=c.data["link"], evidence=c.data["evidence"], **c.common
+    ),
+    "press_conference": lambda c: service.record_press_conference(
+        c.session, link=c.data["link"], evidence=c.data["evidence"], **c.common
+    ),
+    "release": lambda c: service.record_release(
+        c.session, kind=c.data["kind"], link=c.data["link"], note=c.data["note"], **c.common
+    ),
+    "response_line": lambda c: service.record_response_line(
+        c.session,
+        text=c.data["text"],
+        approved_by=c.data["approved_by"],
+        approved_at=c.data["approved_at"],
+        **c.common,
+    ),
+    "spokesperson": lambda c: service.record_spokesperson(
+        c.session, name=c.data["name"], role=c.data["role"], spoke_at=c.data["spoke_at"], **c.common
+    ),
+    "supervise": lambda c: service.request_supervision(
+        c.session, reason=c.data["reason"], supervisor=c.data["supervisor"], **c.common
+    ),
+    "snooze": lambda c: service.snooze(
+        c.session, until=c.now + timedelta(minutes=c.data["minutes"]), reason=c.data["reason"], **c.common
+    ),
+    "close": lambda c: service.close(c.session, review=c.data["review"], **c.common),
+    "consult": lambda c: consult(
+        c.session,
+        lead_department_id=c.data["lead_department_id"],
+        assisting=c.data["assisting"],
+        reason=c.data["reason"],
+        directory=load_directory(c.session, c.settings),
+        **c.common,
+    ),
+    "merge": _merge,
+}
+
+
 def perform(
     session: Session,
     settings: Settings,
@@ -209,6 +297,9 @@ def perform(
     now: datetime,
 ) -> service.AlertRead:
     """Run one action for ``principal``; raises ProblemError 403/404/409/422 with a Chinese message."""
+    handler = HANDLERS.get(action)
+    if handler is None:
+        raise ProblemError(404, "not-found", f"未知操作 {action}")
     if not principal.can(PERMISSION_FOR[action]):
         raise ProblemError(
             403, "forbidden", f"当前角色（{principal.role_label}）不能执行「{ACTION_LABELS[action]}」"
@@ -220,84 +311,8 @@ def perform(
         "channel": principal.channel,
         "now": now,
     }
-    data = body.model_dump()
     try:
-        match action:
-            case "acknowledge":
-                return service.acknowledge(session, note=data["note"], **common)
-            case "start_response":
-                return service.start_response(session, note=data["note"], **common)
-            case "unsnooze":
-                return service.unsnooze(session, reason=data["note"], **common)
-            case "reassign":
-                return service.reassign(
-                    session,
-                    department_id=data["department_id"],
-                    reason=data["reason"],
-                    directory=load_directory(session, settings),
-                    **common,
-                )
-            case "return":
-                directory = load_directory(session, settings)
-                office = directory.duty_office()
-                if alert.department_id == office.id:
-                    raise ProblemError(
-                        409, "already-at-duty-office", f"本预警已在值班室（{office.name}），无需退回"
-                    )
-                return service.reassign(
-                    session,
-                    department_id=office.id,
-                    reason=f"退回值班室：{data['reason']}",
-                    directory=directory,
-                    **common,
-                )
-            case "info_published":
-                return service.record_info_published(
-                    session, link=data["link"], evidence=data["evidence"], **common
-                )
-            case "press_conference":
-                return service.record_press_conference(
-                    session, link=data["link"], evidence=data["evidence"], **common
-                )
-            case "release":
-                return service.record_release(
-                    session, kind=data["kind"], link=data["link"], note=data["note"], **common
-                )
-            case "response_line":
-                return service.record_response_line(
-                    session,
-                    text=data["text"],
-                    approved_by=data["approved_by"],
-                    approved_at=data["approved_at"],
-                    **common,
-                )
-            case "spokesperson":
-                return service.record_spokesperson(
-                    session, name=data["name"], role=data["role"], spoke_at=data["spoke_at"], **common
-                )
-            case "supervise":
-                return service.request_supervision(
-                    session, reason=data["reason"], supervisor=data["supervisor"], **common
-                )
-            case "snooze":
-                return service.snooze(
-                    session, until=now + timedelta(minutes=data["minutes"]), reason=data["reason"], **common
-                )
-            case "close":
-                return service.close(session, review=data["review"], **common)
-            case "consult":
-                return consult(
-                    session,
-                    lead_department_id=data["lead_department_id"],
-                    assisting=data["assisting"],
-                    reason=data["reason"],
-                    directory=load_directory(session, settings),
-                    **common,
-                )
-            case "merge":
-                if principal.department_scope is not None:
-                    visible_alert(session, data["into_id"], principal)
-                return service.merge(session, into_id=data["into_id"], reason=data["reason"], **common)
+        return handler(_Call(session, settings, alert, principal, body.model_dump(), common))
     except service.AlertNotFound as exc:
         raise ProblemError(404, "not-found", f"预警不存在：{exc}") from None
     except InvalidTransition as exc:
@@ -309,4 +324,3 @@ def perform(
         ) from exc
     except service.InvalidRequest as exc:
         raise ProblemError(422, "invalid-request", f"无法{ACTION_LABELS[action]}：{exc}") from None
-    raise ProblemError(404, "not-found", f"未知操作 {action}")
