@@ -54,6 +54,7 @@ ACTION_ORDER = (
     "response_line",
     "spokesperson",
     "reassign",
+    "consult",
     "return",
     "supervise",
     "snooze",
@@ -66,6 +67,7 @@ ACTION_ORDER = (
 # what each action's form calls its fields, where the general names (api.field_errors) are not enough
 ACTION_FIELD_LABELS: dict[str, dict[str, str]] = {
     "reassign": {"reason": "转派理由"},
+    "consult": {"reason": "会商理由", "assisting": "协办单位", "lead_department_id": "牵头单位"},
     "return": {"reason": "退回理由"},
     "info_published": {"evidence": "发布内容与渠道"},
     "press_conference": {"evidence": "发布会时间、地点、发布人"},
@@ -75,7 +77,7 @@ ACTION_FIELD_LABELS: dict[str, dict[str, str]] = {
     "snooze": {"reason": "暂缓理由"},
     "merge": {"reason": "合并理由"},
 }
-IN_PLACE_ACTIONS = ("reassign", "return", "release", "response_line", "spokesperson")  # any open alert
+IN_PLACE_ACTIONS = ("reassign", "consult", "return", "release", "response_line", "spokesperson")  # when open
 
 
 BoardView = Literal["all", "new", "overdue", "supervised", "major", "recent", "closed", "message"]
@@ -224,7 +226,7 @@ def alert_page_response(
     done = request.query_params.get("done")
     allowed = allowed_actions(principal, alert)
     picker = None
-    if "reassign" in allowed:
+    if "reassign" in allowed or "consult" in allowed:
         picker = department_picker(
             directory,
             locations=alert.locations,
@@ -277,7 +279,13 @@ async def alert_action(
     now: Now,
     principal: Principal = console_user("alerts.view"),
 ) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if k != "csrf_token" and v != ""}
+    posted = await request.form()
+    # a multiple choice (会商's 协办 departments) arrives as several values: the body model reads them joined
+    form = {
+        k: ",".join(str(v) for v in posted.getlist(k) if v != "")
+        for k in dict.fromkeys(posted.keys())
+        if k != "csrf_token" and any(v != "" for v in posted.getlist(k))
+    }
     back = board.return_path(form.pop("next", None))  # 签收 from a board row or a workbench card
     try:
         body = actions.BODY_FOR[action].model_validate(form)

@@ -66,3 +66,26 @@ def test_reassign_to_an_unknown_department_is_refused_in_chinese(
     refused = client.post(f"/api/alerts/{alerts['a']}/reassign", json=body, headers=csrf)
     assert refused.status_code == 422 and "部门目录中没有编号为 'nowhere' 的部门" in refused.json()["detail"]
     assert client.get(f"/api/alerts/{alerts['a']}").json()["department_id"] == DEPT_A
+
+
+def test_the_alert_page_holds_a_consult_form_that_names_several_helpers(
+    client: TestClient, alerts: dict[str, int]
+) -> None:
+    csrf = login(client, "duty")
+    page = client.get(f"/alerts/{alerts['a']}").text
+    assert 'data-action="consult"' in page and 'name="assisting" multiple' in page
+    url = f"/alerts/{alerts['a']}/actions/consult"
+    empty = client.post(url, data={"csrf_token": csrf, "assisting": DEPT_B})  # no reason
+    assert empty.status_code == 422 and "会商理由" in empty.text
+    done = client.post(
+        url,
+        data={"csrf_token": csrf, "lead_department_id": "", "assisting": [DEPT_B, DEPT_A],
+              "reason": "联合处置"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    detail = client.get(f"/api/alerts/{alerts['a']}").json()
+    assert detail["department_id"] == DEPT_A  # the lead kept (left empty)
+    assert [h["department_id"] for h in detail["assisting"]] == [DEPT_B]
+    page = client.get(f"/alerts/{alerts['a']}").text
+    assert 'id="assisting"' in page and "联合处置" in page
