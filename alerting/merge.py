@@ -1,9 +1,10 @@
 """One event, one alert: alerts of incidents that are the same event merge automatically.
 
 Two open alerts are the same event when their places are related (the same place, or one inside the
-other, at least city level), they name a common specific kind of emergency (爆炸, 火灾, 泄漏 …: the words
-of ``nlp.incidents.EVENT_TYPES`` in the title, keywords and severity words; the generic 事故/救援/疏散
-and a gathering's 聚集 are not enough) and their spans of posts lie within ``nlp.incidents.EVENT_GAP``
+other: at least one city when both name the same event word, one county when their words only share a
+kind), they name a common specific kind of emergency (爆炸, 火灾, 泄漏 …: the words of
+``nlp.incidents.EVENT_TYPES`` in the title, keywords and severity words; the generic 事故/救援/疏散 and a
+gathering's 聚集 are not enough) and their spans of posts lie within ``nlp.incidents.EVENT_GAP``
 of each other. The
 clustering usually puts such posts in one incident; when it does not (an aftermath post arriving before
 the words that tie it in), the later alert merges into the earliest one here: its clocks stop, the merge
@@ -34,6 +35,10 @@ SYSTEM = "system:alerting"
 # Kinds too broad to tell one event: the generic 事故/救援/疏散 words, and 聚集/群体性 (two gatherings in one
 # city on one day are often two events: a 讨薪 at one site, a 拆迁 protest at another).
 GENERIC = frozenset({"accident", "crowd"})
+# How deep both places must be: a merge stops the merged alert's clocks, and one city holds many events of
+# one kind in a day (a school canteen's 中毒 and a gas main's 泄漏 in 合肥 are two cases). The same event
+# word in both (爆炸, 爆炸) is enough within one city; words that only share their kind need one county.
+CITY_CODE, COUNTY_CODE = 4, 6
 MERGE_RULE = "same-event-merge"  # the "rule" behind a level a merged alert carried over
 
 
@@ -63,9 +68,12 @@ class EventSign:
         common = self.specific & other.specific
         if not common:
             return None
+        # the same word (爆炸 and 爆炸) in one city; only a kind in common (中毒 and 泄漏): one county
+        shared_word = any(w in other.words for w, k in self.words.items() if k in common)
+        depth = CITY_CODE if shared_word else COUNTY_CODE
         places = [
             (a, b) for a in self.codes for b in other.codes
-            if min(len(a), len(b)) >= 4 and places_related([a], [b])
+            if min(len(a), len(b)) >= depth and places_related([a], [b])
         ]
         if not places:
             return None

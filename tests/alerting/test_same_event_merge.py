@@ -117,3 +117,20 @@ def test_other_events_stay_apart(fengqiu, make_worker, db, clock, title, trigger
         assert s.get_one(Alert, other.alert_id).status == "new"
         assert s.get_one(Alert, boom.alert_id).status == "new"
         assert s.get_one(IncidentRow, "inc-other").merged_into is None
+
+
+def test_two_cases_of_one_kind_in_one_city_stay_apart_unless_they_share_the_word(
+    fengqiu, make_worker, db, clock
+):
+    """A school canteen's 中毒 and a gas main's 泄漏 in one city on one day are two cases (their words share
+    only a kind); within one county they would be one event, and the same word (爆炸) joins in one city."""
+    city = [Location(name="新乡市", code="4107")]
+    worker = make_worker()
+    food = ingest(worker, db, event("inc-food", "新乡市一学校食堂疑似食物中毒", "较大", ["中毒"])
+                  .model_copy(update={"locations": city}))
+    clock.advance(timedelta(minutes=30))
+    gas = ingest(worker, db, event("inc-gas", "新乡市一小区燃气管道泄漏", "较大", ["泄漏"], minutes=30)
+                 .model_copy(update={"locations": city}))
+    with db.session() as s:
+        assert s.get_one(Alert, food.alert_id).status == "new"
+        assert s.get_one(Alert, gas.alert_id).status == "new"
