@@ -3,7 +3,7 @@
 Assignment follows 属地管理、分级负责、谁主管谁负责:
 
 * 谁主管谁负责 — the incident's department type (from the NLP, else its category through the
-  directory's ``category_types`` exceptions, else the NLP's table ``nlp/data/departments.tsv``) picks
+  directory's ``category_types`` exceptions, else the core table ``yuqing/data/departments.tsv``) picks
   the kind of department;
 * 属地管理 — the incident's place picks the region: that region's department of that type;
 * 分级负责 — a region without such a department hands it to the level above (county → city → province);
@@ -32,11 +32,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from alerting.directory_models import DepartmentRow, DirectorySettingRow, DutyRosterRow, DutyShiftRow
-from nlp.training.taxonomy import load_taxonomy
 from yuqing.clock import CN_TZ
 from yuqing.safe_input import ConfigFileError, describe_validation_error, load_yaml_file
 from yuqing.schemas import Location
 from yuqing.settings import Settings
+from yuqing.taxonomy import load_taxonomy
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from alerting.models import Alert, AlertAssist, AlertDeadline, Notification, Supervision
 from alerting.state import FINAL, OPEN
+from yuqing.db.id_bounds import column_max
 from yuqing.domain import RELEASE_KINDS
 
 DeadlineState = Literal["open", "met", "breached", "stopped"]
@@ -393,3 +395,71 @@ def assists_of(session: Session, alert_id: int) -> list[AssistRead]:
         .order_by(AlertAssist.added_at, AlertAssist.id)
     )
     return [AssistRead.model_validate(r) for r in rows]
+
+
+# What the api reads about alerts and notifications besides the pages above (the api imports no
+# alerting.models: these are its queries).
+
+ALERT_ID_MAX = column_max(Alert.id)  # the largest alert id a path may name
+NOTIFICATION_ID_MAX = column_max(Notification.id)
+
+
+@dataclass(frozen=True)
+class AlertAccess:
+    """What deciding who may see or act on an alert needs: its department and status."""
+
+    id: int
+    department_id: str | None
+    department_name: str | None
+    status: str
+
+
+def alert_access(session: Session, alert_id: int) -> AlertAccess | None:
+    """The alert's department and status (None: no such alert)."""
+    row = session.get(Alert, alert_id)
+    if row is None:
+        return None
+    return AlertAccess(row.id, row.department_id, row.department_name, row.status)
+
+
+@dataclass(frozen=True)
+class NotificationTarget:
+    """Whose a notification is: its alert and recipient."""
+
+    id: int
+    alert_id: int
+    recipient: str
+
+
+def notification_target(session: Session, notification_id: int) -> NotificationTarget | None:
+    """The notification's alert and recipient (None: no such notification)."""
+    row = session.get(Notification, notification_id)
+    if row is None:
+        return None
+    return NotificationTarget(row.id, row.alert_id, row.recipient)
+
+
+def alerts_version(session: Session, department_id: str | None) -> str:
+    """The alerts a user sees (all, or one department's), summarised: changes whenever one is added or
+    updated. The board page carries the version it was drawn at, so it knows whether an event is news."""
+    query = select(func.count(Alert.id), func.max(Alert.updated_at))
+    if department_id is not None:
+        query = query.where(Alert.department_id == department_id)
+    count, last = session.execute(query).one()
+    return f"{count}:{last.isoformat() if last else '-'}"
+
+
+def open_alerts_by_region(session: Session) -> dict[str | None, int]:
+    """How many alerts are open in each region (None: alerts without a region)."""
+    rows = session.execute(
+        select(Alert.region_code, func.count())
+        .where(Alert.status.in_(OPEN_STATUSES))
+        .group_by(Alert.region_code)
+    ).all()
+    return {code: count for code, count in rows}
+
+
+def incident_kinds(session: Session, alert_ids: Sequence[int]) -> dict[int, str]:
+    """Each alert's incident kind (opinion, emergency, …), by alert id."""
+    rows = session.execute(select(Alert.id, Alert.incident_kind).where(Alert.id.in_(list(alert_ids)))).all()
+    return {alert_id: kind for alert_id, kind in rows}

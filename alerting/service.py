@@ -71,6 +71,7 @@ __all__ = [
     "request_supervision",
     "snooze",
     "start_response",
+    "time_out_acknowledgement",
     "unsnooze",
 ]
 
@@ -782,3 +783,35 @@ def inbox(
         query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
     )
     return [NotificationRead.of(r) for r in rows]
+
+
+# --- timers (the alerting worker's transitions) ------------------------------------------------------
+
+
+def time_out_acknowledgement(
+    session: Session,
+    *,
+    alert_id: int,
+    minutes: int,
+    actor: str,
+    channel: audit.Channel,
+    now: datetime,
+) -> AlertRead:
+    """Acknowledged but no response within ``minutes``: back to unacknowledged, and the unacknowledged
+    escalation starts over. The caller decides the timeout is due; raises InvalidTransition when the alert
+    is no longer acknowledged."""
+    alert = _load(session, alert_id)
+    by = alert.acknowledged_by
+    _move(
+        session,
+        alert,
+        Action.ACK_TIMEOUT,
+        actor=actor,
+        channel=channel,
+        now=now,
+        reason=f"acknowledged by {by} but no response within {minutes} minutes",
+        details={"ack_cycle": alert.ack_cycle + 1},  # the cycle restart_cycle begins below
+    )
+    alert.acknowledged_at = alert.acknowledged_by = None
+    escalation.restart_cycle(session, alert, now, "acknowledgement timed out")
+    return _read(session, alert, now)

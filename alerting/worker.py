@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from alerting import escalation, outbox
+from alerting import escalation, outbox, service
 from alerting.calendar import CalendarError, WorkCalendar
 from alerting.clocks import Policies, recompute
 from alerting.directory import Directory, DirectoryError, load_directory
@@ -30,7 +30,7 @@ from alerting.notify.base import Channel
 from alerting.notify.registry import ConfiguredChannel, build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import AlertingConfig, RulesError, RulesFile
-from alerting.state import Action, Status, next_status
+from alerting.state import InvalidTransition, Status
 from nlp.plans.routing import Owners, WithPlanOwners, plan_owners
 from yuqing import audit
 from yuqing.bus import Bus, Message, open_bus
@@ -194,24 +194,17 @@ class AlertingWorker(Worker):
             )
         for alert_id in ids:
             with self.db.transaction() as session:
-                alert = session.scalar(select(Alert).where(Alert.id == alert_id).with_for_update())
-                if alert is None or alert.status != Status.SNOOZED:
-                    continue
-                before = alert.status
-                alert.status = next_status(Action.UNSNOOZE, alert.status, resume=alert.resume_status)
-                alert.resume_status = alert.snoozed_until = alert.snooze_reason = None
-                alert.updated_at = now
-                escalation.restart_cycle(session, alert, now, "snooze ended")
-                audit.record_alert(
-                    session,
-                    at=now,
-                    actor=SYSTEM,
-                    channel="system",
-                    action=Action.UNSNOOZE.value,
-                    alert_id=alert.id,
-                    reason="snooze ended",
-                    details={"from": before, "to": alert.status},
-                )
+                try:
+                    service.unsnooze(
+                        session,
+                        alert_id=alert_id,
+                        reason="snooze ended",
+                        actor=SYSTEM,
+                        channel="system",
+                        now=now,
+                    )
+                except (service.AlertNotFound, InvalidTransition):
+                    continue  # gone, or no longer snoozed (ended by hand meanwhile)
         return len(ids)
 
     def _ack_timeouts(self, now: datetime) -> int:
@@ -234,28 +227,12 @@ class AlertingWorker(Worker):
             ):
                 continue
             with self.db.transaction() as session:
-                alert = session.scalar(select(Alert).where(Alert.id == alert_id).with_for_update())
-                if alert is None or alert.status != Status.ACKNOWLEDGED:
-                    continue
-                alert.status = next_status(Action.ACK_TIMEOUT, alert.status)
-                by = alert.acknowledged_by
-                alert.acknowledged_at = alert.acknowledged_by = None
-                alert.updated_at = now
-                escalation.restart_cycle(session, alert, now, "acknowledgement timed out")
-                audit.record_alert(
-                    session,
-                    at=now,
-                    actor=SYSTEM,
-                    channel="system",
-                    action=Action.ACK_TIMEOUT.value,
-                    alert_id=alert.id,
-                    reason=f"acknowledged by {by} but no response within {minutes} minutes",
-                    details={
-                        "from": Status.ACKNOWLEDGED.value,
-                        "to": alert.status,
-                        "ack_cycle": alert.ack_cycle,
-                    },
-                )
+                try:
+                    service.time_out_acknowledgement(
+                        session, alert_id=alert_id, minutes=minutes, actor=SYSTEM, channel="system", now=now
+                    )
+                except (service.AlertNotFound, InvalidTransition):
+                    continue  # gone, or no longer acknowledged (responded to meanwhile)
                 done += 1
         return done
 

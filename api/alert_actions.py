@@ -15,7 +15,7 @@ from alerting import service
 from alerting.consult import assisting_ids, consult
 from alerting.directory import Directory, DirectoryError
 from alerting.directory import load_directory as directory_of
-from alerting.models import Alert
+from alerting.read_models import AlertAccess, alert_access
 from alerting.state import InvalidTransition
 from api.deps import Principal
 from api.problems import ProblemError
@@ -176,10 +176,10 @@ def not_found(alert_id: int) -> ProblemError:
     return ProblemError(404, "not-found", f"没有编号为 {alert_id} 的预警")
 
 
-def visible_alert(session: Session, alert_id: int, principal: Principal, *, act: bool = False) -> Alert:
+def visible_alert(session: Session, alert_id: int, principal: Principal, *, act: bool = False) -> AlertAccess:
     """The alert, if this user may see it; a department handler sees only its own department's and the
     ones it helps on (会商 协办), and acts only on its own (``act``)."""
-    alert = session.get(Alert, alert_id)
+    alert = alert_access(session, alert_id)
     if alert is None:
         raise not_found(alert_id)
     scope = principal.department_scope
@@ -206,7 +206,7 @@ class _Call:
 
     session: Session
     settings: Settings
-    alert: Alert
+    alert: AlertAccess
     principal: Principal
     data: dict[str, Any]
     common: dict[str, Any]  # alert_id, actor, channel, now: what every service transition takes

@@ -9,27 +9,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Path
-from sqlalchemy import BigInteger
-from sqlalchemy.orm import InstrumentedAttribute
 
-from alerting.models import Alert, Notification
+from alerting.read_models import ALERT_ID_MAX, NOTIFICATION_ID_MAX
 from api.models import ApiTokenRow, UserRow
+from yuqing.db.id_bounds import BIGINT_MAX, INT_MAX, column_max
 
-INT_MAX = 2**31 - 1
-BIGINT_MAX = 2**63 - 1
-
-
-def column_max(column: InstrumentedAttribute[int]) -> int:
-    """The largest value the column holds on every supported database."""
-    return BIGINT_MAX if isinstance(column.property.columns[0].type, BigInteger) else INT_MAX
+__all__ = ["BIGINT_MAX", "INT_MAX", "AlertId", "NotificationId", "TokenId", "UserId", "column_max"]
 
 
-def _bounds(column: InstrumentedAttribute[int], what: str) -> Any:
-    maximum = column_max(column)
+def _bounds(maximum: int, what: str) -> Any:
     return Path(ge=1, le=maximum, description=f"{what}编号（1 至 {maximum}）")
 
 
-AlertId = Annotated[int, _bounds(Alert.id, "预警")]
-NotificationId = Annotated[int, _bounds(Notification.id, "通知")]
-UserId = Annotated[int, _bounds(UserRow.id, "用户")]
-TokenId = Annotated[int, _bounds(ApiTokenRow.id, "API 令牌")]
+AlertId = Annotated[int, _bounds(ALERT_ID_MAX, "预警")]
+NotificationId = Annotated[int, _bounds(NOTIFICATION_ID_MAX, "通知")]
+UserId = Annotated[int, _bounds(column_max(UserRow.id), "用户")]
+TokenId = Annotated[int, _bounds(column_max(ApiTokenRow.id), "API 令牌")]

@@ -20,12 +20,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from alerting.models import Alert
+from alerting.read_models import alerts_version
 from api.deps import AppState, app_state, authenticate
 from api.problems import ProblemError
 
@@ -34,16 +32,6 @@ router = APIRouter(tags=["alerts"])
 CHECK_SECONDS = 2.0
 MAX_STREAM_SECONDS = 600.0
 PING_SECONDS = 15
-
-
-def alerts_version(session: Session, department_id: str | None) -> str:
-    """The alerts a user sees (all, or one department's), summarised: changes whenever one is added or
-    updated. The board page carries the version it was drawn at, so it knows whether an event is news."""
-    query = select(func.count(Alert.id), func.max(Alert.updated_at))
-    if department_id is not None:
-        query = query.where(Alert.department_id == department_id)
-    count, last = session.execute(query).one()
-    return f"{count}:{last.isoformat() if last else '-'}"
 
 
 def _version(state: AppState, request: Request) -> str | None:

@@ -9,8 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from alerting import service
-from alerting.models import Notification
-from alerting.read_models import notification_event_ids
+from alerting.read_models import notification_event_ids, notification_target
 from api.alert_actions import visible_alert
 from api.deps import Principal
 from api.problems import ProblemError
@@ -19,7 +18,7 @@ from api.problems import ProblemError
 def mark_read(
     session: Session, notification_id: int, principal: Principal, *, now: datetime
 ) -> service.NotificationRead:
-    row = session.get(Notification, notification_id)
+    row = notification_target(session, notification_id)
     if row is None:
         raise ProblemError(404, "not-found", f"没有编号为 {notification_id} 的通知")
     try:

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from alerting import service
 from alerting.directory import Directory
-from alerting.models import Alert
-from alerting.read_models import MAJOR_LEVELS
+from alerting.read_models import MAJOR_LEVELS, incident_kinds, open_alerts_by_region
 from alerting.state import OPEN
 from nlp.location import Gazetteer
 from yuqing.db.models import IncidentRow
@@ -91,13 +90,7 @@ def leader_overview(session: Session, directory: Directory | None, *, now: datet
             .group_by(IncidentRow.location_code)
         ).all()
     )
-    alerts = dict(
-        session.execute(
-            select(Alert.region_code, func.count())
-            .where(Alert.status.in_(sorted(OPEN)))
-            .group_by(Alert.region_code)
-        ).all()
-    )
+    alerts = open_alerts_by_region(session)
     regions = []
     codes = [c for c in {*incidents, *alerts} if c is not None]
     for code in sorted(codes, key=lambda c: (-(incidents.get(c) or 0), c)):
@@ -136,11 +129,7 @@ def department_queue(
 
     books = load_playbooks()
     page = service.department_alerts(session, department_id=department_id, now=now, limit=100)
-    kinds = dict(
-        session.execute(
-            select(Alert.id, Alert.incident_kind).where(Alert.id.in_([a.id for a in page.items]))
-        ).all()
-    )
+    kinds = incident_kinds(session, [a.id for a in page.items])
     items = []
     for alert in page.items:
         book = select_playbook(

@@ -1,10 +1,11 @@
 """Text -> Tags: relevance, category (+ second level and department type), sentiment, emotion and
 severity, from one shared feature extraction over the clean text and its jieba tokens.
 
-The trained part is a model file (``nlp.training.modelfile``); the rule parts are data in ``nlp/data``:
-the taxonomy keywords decide second levels and the categories the labeled data does not cover,
-``relevance.yaml`` marks advertising as noise and serious emergencies as relevant, ``severity.yaml``
-grades emergencies. Locations are left empty here (``nlp.location`` fills them).
+The trained part is a model file (``nlp.training.modelfile``); the rule parts are data in ``nlp/data``
+and ``yuqing/data`` (the taxonomy, ``yuqing.taxonomy``): the taxonomy keywords decide second levels and
+the categories the labeled data does not cover, ``relevance.yaml`` marks advertising as noise and serious
+emergencies as relevant, ``severity.yaml`` grades emergencies. Locations are left empty here
+(``nlp.location`` fills them).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ import yaml
 
 from nlp.severity import assess, responsible_type
 from nlp.training import modelfile
-from nlp.training.taxonomy import Taxonomy, load_taxonomy
 from yuqing.schemas import Sentiment, SentimentLabel, Severity, Tags, severity_rank
+from yuqing.taxonomy import Taxonomy, load_taxonomy
 
 RELEVANCE_RULES = Path(__file__).resolve().parent / "data" / "relevance.yaml"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, inspect, select
 
-from nlp.training.taxonomy import CATEGORIES
+from yuqing.taxonomy import CATEGORIES
 
 TASKS: tuple[str, ...] = ("relevance", "category", "sentiment", "emotion")
 EMOTIONS = ("happy", "angry", "sad", "neutral", "fear", "surprise")

@@ -79,7 +79,7 @@ def test_department_type_from_the_nlp_wins_over_the_category(directory: Director
 
 
 def test_category_uses_the_nlp_table(directory: Directory) -> None:
-    from nlp.training.taxonomy import load_taxonomy
+    from yuqing.taxonomy import load_taxonomy
 
     for category in ("政法", "国土资源", "卫生计生"):
         expected = load_taxonomy().department_for(category)

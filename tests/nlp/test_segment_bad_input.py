@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import rjieba
 
-import nlp.tokenize as tokenize
+import yuqing.text as tokenize  # the one segmenter, in the core (nlp.tokenize names it)
 from nlp.enrich import Enricher
 from nlp.tokenize import clean_text, load_user_dict, segment
 from nlp.worker import EnrichWorker
@@ -143,3 +143,22 @@ def test_the_user_dictionary_is_loaded_once_per_process(
         assert "鼓楼停水事件" in segment("今天鼓楼停水事件有进展")
     assert query_terms("鼓楼停水事件") == ["鼓楼停水事件"]
     assert loads == [path]
+
+
+def test_without_jieba_rs_segmenting_fails_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No silent fallback: a store's query and the nlp stage fail the same clear way."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_rjieba(name: str, *args: object, **kwargs: object) -> object:
+        if name == "rjieba":
+            raise ImportError("No module named 'rjieba'")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tokenize, "_segmenter", None)
+    monkeypatch.setattr(builtins, "__import__", no_rjieba)
+    with pytest.raises(tokenize.SegmenterUnavailable, match="rjieba"):
+        segment("鼓楼停水")
+    with pytest.raises(tokenize.SegmenterUnavailable, match="jieba-rs"):
+        query_terms("鼓楼停水")

@@ -168,7 +168,7 @@ def test_tuning_picks_c_from_the_grid_by_cross_validation_on_training_rows() -> 
 
 
 def test_every_category_has_a_department_and_keywords_name_real_second_levels() -> None:
-    from nlp.training.taxonomy import CATEGORIES, load_taxonomy
+    from yuqing.taxonomy import CATEGORIES, load_taxonomy
 
     taxonomy = load_taxonomy()
     assert set(taxonomy.subcategories) == set(CATEGORIES)

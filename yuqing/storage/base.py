@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from yuqing.clock import CN_TZ, aware
 from yuqing.schemas import EnrichedPost
+from yuqing.text import segment
 
 FacetField = Literal["source_id", "category", "location_code", "sentiment", "source_kind", "severity"]
 
@@ -156,15 +157,9 @@ def index_text(tokens: Sequence[str]) -> str:
 
 
 def _segmenter() -> Callable[[str], list[str]]:
-    """The nlp stage's segmenter (jieba-rs with the project's user dictionary, ``nlp.tokenize.segment``),
-    so a query is cut into the same words as the posts were; plain jieba-rs where the nlp package is
-    absent."""
-    try:
-        from nlp.tokenize import segment
-    except ImportError:
-        import rjieba
-
-        return rjieba.cut
+    """The project's one segmenter (``yuqing.text.segment``: jieba-rs with the user dictionary), the one the
+    nlp stage cut the posts with, so a query is cut into the same words. No fallback: without jieba-rs it
+    raises ``yuqing.text.SegmenterUnavailable``."""
     return segment
 
 

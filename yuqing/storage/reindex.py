@@ -1,6 +1,6 @@
 """Re-segment every post a search store holds with today's segmenter and write it back.
 
-Posts indexed before the switch to jieba-rs (``nlp.tokenize``) carry the Python jieba's tokens; where the
+Posts indexed before the switch to jieba-rs (``yuqing.text``) carry the Python jieba's tokens; where the
 two disagree (mostly runs of letters, digits and ``.-_``: ``t.cn``, ``0731-88888888``, ``2015-8-31``) a
 new query would miss them. ``yuqing search-reindex`` (run once after upgrading, or any time: it is
 idempotent) walks the store through its public search API, newest first, recomputes each post's tokens
@@ -19,6 +19,7 @@ from typing import Any
 
 from yuqing.schemas import EnrichedPost
 from yuqing.storage.base import SearchQuery, SearchStore
+from yuqing.text import DEFAULT_CAP, clean_text, segment
 
 PAGE = 500
 MAX_OFFSET = 10_000
@@ -27,8 +28,6 @@ _TIE = timedelta(milliseconds=1)
 
 def retokenized(post: dict[str, Any]) -> EnrichedPost:
     """The stored post with the tokens the nlp stage would give it today."""
-    from nlp.tokenize import DEFAULT_CAP, clean_text, segment
-
     enriched = EnrichedPost.model_validate(post)
     enriched.tokens = segment(clean_text(enriched.text, DEFAULT_CAP)[0])
     return enriched

@@ -1,0 +1,60 @@
+"""The api reads alerting through its service and read models (``alerting.service``,
+``alerting.read_models``), never through its tables: no api module imports ``alerting.models``."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+API = ROOT / "api"
+
+# The remaining exception: the incident read side, which moves into an ``incidents/`` package of its own
+# (issue 13, must-have 1) and will read alerts through alerting.read_models there. Remove each file from
+# this list once it no longer imports alerting.models.
+INCIDENT_READ_SIDE = {
+    "api/incident_list.py",
+    "api/incident_view.py",
+    "api/effect_review.py",
+    "api/console/incident_views.py",
+    "api/routes/incidents.py",
+}
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    """Every module a file imports, ``from a import b`` counted as both ``a`` and ``a.b``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def imports_alerting_models(source: str) -> bool:
+    return any(
+        name == "alerting.models" or name.startswith("alerting.models.")
+        for name in imported_modules(ast.parse(source))
+    )
+
+
+def test_the_check_sees_every_form_of_the_import() -> None:
+    assert imports_alerting_models("from alerting.models import Alert")
+    assert imports_alerting_models("import alerting.models")
+    assert imports_alerting_models("from alerting import models")
+    assert imports_alerting_models("def f():\n    from alerting.models import Notification\n")
+    assert not imports_alerting_models("from alerting.read_models import AlertRead")
+    assert not imports_alerting_models("from api.models import UserRow")
+
+
+def test_api_imports_no_alerting_models() -> None:
+    offenders = []
+    for path in sorted(API.rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in INCIDENT_READ_SIDE:
+            continue
+        if imports_alerting_models(path.read_text(encoding="utf-8")):
+            offenders.append(relative)
+    assert offenders == [], f"api modules importing alerting.models (use alerting.read_models): {offenders}"
