@@ -6,7 +6,7 @@ Posts are real Weibo posts (../shared/data weibo_sentiment and weibo_emotion, sh
 made into RawPosts one every ``--spacing`` seconds (5000 posts span about 7 hours, all within one window,
 so every incident stays open: the worst case for candidate search), two in three with a source region.
 
-1. nlp stage: ``EnrichWorker`` on batches of 100 messages, as its ``run`` loop does (prepare_batch, handle
+1. nlp stage: ``EnrichWorker`` on batches of 100 messages, as its ``run`` loop does (handle_batch
    and the JSON encoding of each output; no bus I/O) → posts/s.
 2. incidents stage: ``IncidentsWorker`` on the nlp stage's encoded outputs, batches of 100 (prepare_batch,
    handle, encoding of each Incident, on_batch_done), on a fresh SQLite database (the embedded default)
@@ -120,11 +120,7 @@ def messages(topic: str, values: Sequence[Any]) -> list[Message]:
 
 def run_stage(worker: Any, batch: Sequence[Message]) -> None:
     """The body of ``Worker.run`` for one polled batch, without the bus."""
-    worker.prepare_batch(batch)
-    for message in batch:
-        worker.process(message)
-    worker.producer.flush()
-    worker.on_batch_done()
+    worker.process_batch(batch)
 
 
 def time_stages(nlp: EnrichWorker, incidents: IncidentsWorker, raw: list[RawPost]) -> dict[str, float]:
