@@ -17,7 +17,7 @@ so every incident stays open: the worst case for candidate search), two in three
    and a fingerprint of the clustering (post → incident, duplicate_of) so a change that should not change
    the clustering can be checked to leave the fingerprint as it was.
 4. Quality on the labelled stories: tests/nlp/test_incidents_stories.json (three stories and noise) and
-   the drill (crawlers/sample_site/data/fengqiu_explosion_replay.jsonl, one explosion, plus the two
+   the drill (sample_site/data/fengqiu_explosion_replay.jsonl, one explosion, plus the two
    aftermath posts of tests/nlp/test_incidents_drill.py: one belongs, one does not), in one stream, in time
    order and in 20 shuffled orders: pairwise precision/recall and B-cubed precision/recall/F1 (a post that
    opens nothing counts as a cluster of its own).
@@ -65,7 +65,7 @@ REGIONS = ("320100", "350102", "110105", "510107", None, None)
 BATCH = 100
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 STORIES = ROOT / "tests" / "nlp" / "test_incidents_stories.json"
-DRILL = ROOT / "crawlers" / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"
+DRILL = ROOT / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"
 
 
 class _Producer:
