@@ -104,7 +104,8 @@ def dead_letter_for(stage: str, msg: Message, exc: BaseException) -> DeadLetter:
 
 
 class Worker:
-    """Subclass, set ``name`` and ``topics``, implement ``handle``; optionally ``tick`` for timers."""
+    """Subclass, set ``name`` and ``topics``, implement ``handle`` (or ``handle_batch``); optionally ``tick``
+    for timers."""
 
     name: str = "worker"
     topics: Sequence[str] = ()
