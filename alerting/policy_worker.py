@@ -26,11 +26,12 @@ from alerting.directory import DirectoryError
 from alerting.manual import intake_context
 from alerting.policies_register import PolicyEntry, PolicyRefused, RegisterResult, register_policy
 from alerting.rules import RulesError
-from yuqing.bus import Bus, Message, open_bus
+from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
-from yuqing.db.session import Database, open_database
+from yuqing.db.session import Database
 from yuqing.schemas import EnrichedPost
 from yuqing.settings import Settings
+from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
 from yuqing.worker import Output, PermanentError, RetryableError, Worker
 
@@ -89,12 +90,5 @@ class PolicyWorker(Worker):
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    settings.ensure_data_dir()
-    bus = open_bus(settings.bus_url, partitions=settings.bus_partitions)
-    db = open_database(settings.db_url)
-    worker = PolicyWorker(bus, db, settings)
-    try:
-        worker.run(stop)
-    finally:
-        bus.close()
-        db.close()
+    with open_engines(settings) as engines:
+        PolicyWorker(engines.bus, engines.db, settings).run(stop)

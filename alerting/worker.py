@@ -33,11 +33,12 @@ from alerting.rules import AlertingConfig, RulesError, RulesFile
 from alerting.state import InvalidTransition, Status
 from nlp.plans.routing import Owners, WithPlanOwners, plan_owners
 from yuqing import audit
-from yuqing.bus import Bus, Message, open_bus
+from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
-from yuqing.db.session import Database, open_database
+from yuqing.db.session import Database
 from yuqing.schemas import Incident
 from yuqing.settings import Settings
+from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
 from yuqing.worker import Output, PermanentError, RetryableError, Worker
 
@@ -322,12 +323,5 @@ class AlertingWorker(Worker):
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    settings.ensure_data_dir()
-    bus = open_bus(settings.bus_url, partitions=settings.bus_partitions)
-    db = open_database(settings.db_url)
-    worker = AlertingWorker(bus, db, settings)
-    try:
-        worker.run(stop)
-    finally:
-        bus.close()
-        db.close()
+    with open_engines(settings) as engines:
+        AlertingWorker(engines.bus, engines.db, settings).run(stop)

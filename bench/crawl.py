@@ -20,11 +20,12 @@ from pathlib import Path
 # Python puts bench/ first on sys.path, where a script named like a package would shadow the package
 # that the database migrations import; take it off.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # the sample site is not in the package
 
 from crawlers.config import Source, load_sources, source_from_dict  # noqa: E402
 from crawlers.crawl import crawl_round  # noqa: E402
 from crawlers.fetch import fetch_round  # noqa: E402
-from crawlers.sample_site import serve_sample_site  # noqa: E402
+from sample_site import serve_sample_site  # noqa: E402
 from yuqing.bus import open_bus  # noqa: E402
 from yuqing.clock import SystemClock  # noqa: E402
 from yuqing.db.session import open_database  # noqa: E402

@@ -6,7 +6,7 @@ Posts are real Weibo posts (../shared/data weibo_sentiment and weibo_emotion, sh
 made into RawPosts one every ``--spacing`` seconds (5000 posts span about 7 hours, all within one window,
 so every incident stays open: the worst case for candidate search), two in three with a source region.
 
-1. nlp stage: ``EnrichWorker`` on batches of 100 messages, as its ``run`` loop does (prepare_batch, handle
+1. nlp stage: ``EnrichWorker`` on batches of 100 messages, as its ``run`` loop does (handle_batch
    and the JSON encoding of each output; no bus I/O) → posts/s.
 2. incidents stage: ``IncidentsWorker`` on the nlp stage's encoded outputs, batches of 100 (prepare_batch,
    handle, encoding of each Incident, on_batch_done), on a fresh SQLite database (the embedded default)
@@ -17,7 +17,7 @@ so every incident stays open: the worst case for candidate search), two in three
    and a fingerprint of the clustering (post → incident, duplicate_of) so a change that should not change
    the clustering can be checked to leave the fingerprint as it was.
 4. Quality on the labelled stories: tests/nlp/test_incidents_stories.json (three stories and noise) and
-   the drill (crawlers/sample_site/data/fengqiu_explosion_replay.jsonl, one explosion, plus the two
+   the drill (sample_site/data/fengqiu_explosion_replay.jsonl, one explosion, plus the two
    aftermath posts of tests/nlp/test_incidents_drill.py: one belongs, one does not), in one stream, in time
    order and in 20 shuffled orders: pairwise precision/recall and B-cubed precision/recall/F1 (a post that
    opens nothing counts as a cluster of its own).
@@ -65,7 +65,7 @@ REGIONS = ("320100", "350102", "110105", "510107", None, None)
 BATCH = 100
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 STORIES = ROOT / "tests" / "nlp" / "test_incidents_stories.json"
-DRILL = ROOT / "crawlers" / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"
+DRILL = ROOT / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"
 
 
 class _Producer:
@@ -120,11 +120,7 @@ def messages(topic: str, values: Sequence[Any]) -> list[Message]:
 
 def run_stage(worker: Any, batch: Sequence[Message]) -> None:
     """The body of ``Worker.run`` for one polled batch, without the bus."""
-    worker.prepare_batch(batch)
-    for message in batch:
-        worker.process(message)
-    worker.producer.flush()
-    worker.on_batch_done()
+    worker.process_batch(batch)
 
 
 def time_stages(nlp: EnrichWorker, incidents: IncidentsWorker, raw: list[RawPost]) -> dict[str, float]:

@@ -29,9 +29,10 @@ from crawlers.crawl import RunSummary, crawl_round, record_failure
 from crawlers.health import SourceHealth, source_health
 from yuqing.bus import Producer, open_bus
 from yuqing.clock import Clock, SystemClock
-from yuqing.db.session import Database, open_database
+from yuqing.db.session import Database
 from yuqing.ops_alerts import sync
 from yuqing.settings import Settings
+from yuqing.stage_engines import open_engines
 
 log = logging.getLogger(__name__)
 MAX_SLEEP = 5.0
@@ -218,9 +219,12 @@ def _health_detail(h: SourceHealth) -> str:
 
 def run(settings: Settings, stop: threading.Event, clock: Clock | None = None) -> None:
     """The crawler stage: fetched sources and replay sources, each family in its own thread."""
-    settings.ensure_data_dir()
     clock = clock or SystemClock()
-    db = open_database(settings.db_url)
+    with open_engines(settings, bus=False) as engines:
+        _run_schedulers(settings, engines.db, clock, stop)
+
+
+def _run_schedulers(settings: Settings, db: Database, clock: Clock, stop: threading.Event) -> None:
     schedulers = [
         Scheduler(settings, db, clock, lambda s: s.type != "replay", "crawl"),
         Scheduler(settings, db, clock, lambda s: s.type == "replay", "replay", parallel=1, per_host=None),
@@ -237,7 +241,6 @@ def run(settings: Settings, stop: threading.Event, clock: Clock | None = None) -
             thread.join()
     finally:
         stop.set()
-        db.close()
     if failures:
         raise failures[0]
 

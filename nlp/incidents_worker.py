@@ -37,12 +37,13 @@ from sqlalchemy.orm import Session
 from nlp.dedup import Signature
 from nlp.incident_state import IncidentMemberState
 from nlp.incidents import Change, IncidentTracker, Member, StoredIncident, reply_of
-from yuqing.bus import Bus, Message, open_bus
+from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
 from yuqing.db.models import IncidentPost, IncidentRow
-from yuqing.db.session import Database, open_database
+from yuqing.db.session import Database
 from yuqing.schemas import EnrichedPost, Incident, Location, MessageReply, Severity, SeverityLevel
 from yuqing.settings import Settings
+from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
 from yuqing.worker import Output, RetryableError, Worker
 
@@ -340,10 +341,5 @@ def _stored_incidents(rows: Sequence[Any]) -> Iterator[StoredIncident]:
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
-    db = open_database(settings.db_url)
-    bus = open_bus(settings.bus_url, partitions=settings.bus_partitions)
-    try:
-        IncidentsWorker(bus, db).run(stop)
-    finally:
-        bus.close()
-        db.close()
+    with open_engines(settings) as engines:
+        IncidentsWorker(engines.bus, engines.db).run(stop)

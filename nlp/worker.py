@@ -4,31 +4,32 @@ Each raw post is cleaned, segmented once, tagged (relevance, category, sentiment
 given its places and its heat (``nlp.enrich``), and matched against every active 监测方案
 (``nlp.plans.stage``: plan ids on the post; a match keeps it relevant). Output key = the post id, so
 every version of one post (updates of its counts) stays in order on one partition and the indexer can
-overwrite by id. A payload that is not a RawPost raises, and the worker base class dead-letters it with
-the reason.
+overwrite by id. A payload that is not a RawPost is dead-lettered by the worker base class with the
+reason.
 
 Enrichment runs on the whole polled batch at once (``Enricher.enrich_many`` is several times faster
-than one post at a time), in the base class's ``prepare_batch`` hook, before it hands the messages to
-``handle`` one by one. If the batch fails as a whole, each post is enriched on its own, so only the post
-at fault is dead-lettered.
+than one post at a time), in the base class's ``handle_batch`` hook, which gives one outcome per message.
+If the batch fails as a whole, each post is enriched on its own, so only the post at fault is
+dead-lettered (by the base class, with the reason).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from pydantic import ValidationError
 
 from nlp.enrich import Enricher
 from nlp.plans.stage import PlanSource, apply_plans
-from yuqing.bus import Bus, Message, open_bus
+from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
 from yuqing.schemas import EnrichedPost, RawPost
 from yuqing.settings import Settings
+from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
-from yuqing.worker import Output, Worker
+from yuqing.worker import Outcome, Output, Worker
 
 log = logging.getLogger(__name__)
 
@@ -42,44 +43,43 @@ class EnrichWorker(Worker):
         super().__init__(bus, clock)
         self.enricher = enricher
         self.plans = plans
-        self._ready: dict[tuple[str, int, int], EnrichedPost] = {}
 
-    def prepare_batch(self, batch: Sequence[Message]) -> None:
-        """Enrich every well-formed post of a polled batch in one go, for ``handle`` to pick up."""
-        self._ready = {}
-        parsed: list[tuple[Message, RawPost]] = []
-        for message in batch:
+    def handle_batch(self, messages: Sequence[Message]) -> list[Outcome]:
+        """Enrich every well-formed post of a polled batch in one go; one outcome per message."""
+        outcomes: list[Outcome] = []
+        parsed: dict[int, RawPost] = {}  # position in the batch -> its post
+        for i, message in enumerate(messages):
             try:
-                parsed.append((message, RawPost.model_validate_json(message.value)))
-            except ValidationError:
-                continue  # handle() raises on it, and the base class dead-letters it
+                parsed[i] = RawPost.model_validate_json(message.value)
+                outcomes.append(Outcome.ok())
+            except ValidationError as exc:
+                outcomes.append(Outcome.dead_letter(exc))
         try:
-            enriched = self.enricher.enrich_many([post for _, post in parsed])
+            enriched = self._enrich(list(parsed.values()))
         except Exception as exc:  # noqa: BLE001 - one post at a time then, so only the faulty one fails
             log.warning("nlp: batch enrichment failed, enriching one by one: %s", exc)
-            return
-        if self.plans is not None:
-            apply_plans(self.plans.matcher(), enriched)
-        self._ready = {
-            (m.topic, m.partition, m.offset): e for (m, _), e in zip(parsed, enriched, strict=True)
-        }
+            for i, post in parsed.items():
+                outcomes[i] = self._enrich_one(post)
+            return outcomes
+        for i, post in zip(parsed, enriched, strict=True):
+            outcomes[i] = Outcome.ok([Output(Topics.ENRICHED_POSTS, post, key=post.id)])
+        return outcomes
 
-    def handle(self, message: Message) -> Iterable[Output]:
-        post = RawPost.model_validate_json(message.value)
-        enriched = self._ready.pop((message.topic, message.partition, message.offset), None)
-        if enriched is None or enriched.id != post.id:
-            enriched = self.enricher.enrich(post)
-            if self.plans is not None:
-                apply_plans(self.plans.matcher(), [enriched])
-        return [Output(Topics.ENRICHED_POSTS, enriched, key=enriched.id)]
+    def _enrich(self, posts: list[RawPost]) -> list[EnrichedPost]:
+        enriched = self.enricher.enrich_many(posts) if posts else []
+        if self.plans is not None and enriched:
+            apply_plans(self.plans.matcher(), enriched)
+        return enriched
+
+    def _enrich_one(self, post: RawPost) -> Outcome:
+        try:
+            (enriched,) = self._enrich([post])
+        except Exception as exc:  # noqa: BLE001 - this post's fault: dead-letter (or retry) it
+            return Outcome.failed(exc)
+        return Outcome.ok([Output(Topics.ENRICHED_POSTS, enriched, key=enriched.id)])
 
 
 def run(settings: Settings, stop: threading.Event) -> None:
     enricher = Enricher.load(settings.model_path)
-    bus = open_bus(settings.bus_url, partitions=settings.bus_partitions)
-    plans = PlanSource(settings.db_url)
-    try:
-        EnrichWorker(bus, enricher, plans=plans).run(stop)
-    finally:
-        plans.close()
-        bus.close()
+    with open_engines(settings) as engines:
+        EnrichWorker(engines.bus, enricher, plans=PlanSource(database=engines.db)).run(stop)

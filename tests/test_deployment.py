@@ -78,3 +78,22 @@ def test_compose_runs_the_postgresql_major_version_the_tests_run(pg_url: str) ->
         major = int(conn.execute(text("SHOW server_version_num")).scalar_one()) // 10000
     engine.dispose()
     assert _image_tag("postgres") == str(major)
+
+
+def test_the_sample_site_stays_out_of_the_package_and_the_image_and_compose_mounts_it() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    assert "sample_site" not in packages and (ROOT / "sample_site" / "__main__.py").is_file()
+    assert not list((ROOT / "crawlers").glob("sample_site*")), "the sample site is not a crawlers module"
+    assert "sample_site" not in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    services = _compose()["services"]
+    assert services["sample-site"]["entrypoint"][:3] == ["python", "-m", "sample_site"]
+    assert "./sample_site:/app/sample_site:ro" in services["sample-site"]["volumes"]
+    replay_files = {yaml.safe_load(p.read_text(encoding="utf-8"))["file"]
+                    for p in (ROOT / "crawlers" / "sources").glob("*.yaml")
+                    if yaml.safe_load(p.read_text(encoding="utf-8")).get("type") == "replay"}
+    (mount,) = services["crawler"]["volumes"]
+    source, target = mount.removesuffix(":ro").split(":")
+    for file in replay_files:  # the crawler's replay sources find their files where compose mounts them
+        assert file.startswith("../../sample_site/data/") and (ROOT / file.removeprefix("../../")).is_file()
+        assert source == "./sample_site/data" and target.endswith("/site-packages/sample_site/data")

@@ -19,7 +19,7 @@ from alerting.policy_models import PolicyRow
 from alerting.policy_worker import PolicyWorker
 from crawlers.config import load_sources
 from crawlers.crawl import crawl_round
-from crawlers.sample_site import serve_sample_site
+from sample_site import serve_sample_site
 from yuqing.bus import Bus, open_bus
 from yuqing.clock import FakeClock, utcnow
 from yuqing.schemas import EnrichedPost, RawPost

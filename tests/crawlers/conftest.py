@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.config import Source, load_sources
-from crawlers.sample_site import serve_sample_site
+from sample_site import serve_sample_site
 from tests.crawlers.local_site import Pages, serve_pages
 from yuqing.bus import Bus, open_bus
 from yuqing.db.session import Database, open_database

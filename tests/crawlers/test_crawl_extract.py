@@ -9,9 +9,9 @@ from scrapy.http import HtmlResponse, TextResponse
 from crawlers.config import HtmlSource, JsonApiSource, RssSource, source_from_dict
 from crawlers.extract import canonical_url, json_path, parse_count
 from crawlers.items import CrawledItem, Problem
-from crawlers.sample_site.server import HERE
 from crawlers.spiders import HtmlSpider, JsonApiSpider, RssSpider
 from crawlers.text import decode_page, html_to_text
+from sample_site.server import HERE
 from yuqing.clock import CN_TZ
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=CN_TZ)

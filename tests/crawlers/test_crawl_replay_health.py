@@ -35,7 +35,7 @@ def replay_source(tmp_path: Path, extra: str = "", broken_line: bool = False) ->
     yaml_file = tmp_path / "replay.yaml"
     yaml_file.write_text(
         REPLAY_YAML.read_text(encoding="utf-8").replace(
-            "../sample_site/data/fengqiu_explosion_replay.jsonl", str(data)
+            "../../sample_site/data/fengqiu_explosion_replay.jsonl", str(data)
         )
         + extra,
         encoding="utf-8",

@@ -32,9 +32,9 @@ def sources_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(SOURCES_DIR / "nanyang-news.yaml", folder)
     replay = (SOURCES_DIR / "fengqiu-drill-replay.yaml").read_text(encoding="utf-8")
-    data = (SOURCES_DIR / "../sample_site/data/fengqiu_explosion_replay.jsonl").resolve()
+    data = (SOURCES_DIR / "../../sample_site/data/fengqiu_explosion_replay.jsonl").resolve()
     (folder / "replay.yaml").write_text(
-        replay.replace("../sample_site/data/fengqiu_explosion_replay.jsonl", str(data)), encoding="utf-8"
+        replay.replace("../../sample_site/data/fengqiu_explosion_replay.jsonl", str(data)), encoding="utf-8"
     )
     (folder / "broken.yaml").write_text("id: broken\ntype: html\n", encoding="utf-8")
     return folder

@@ -16,7 +16,7 @@ from nlp.incidents import IncidentTracker, Member
 from yuqing.schemas import Counts, RawPost, post_id_for
 from yuqing.settings import PROJECT_ROOT
 
-DRILL = PROJECT_ROOT / "crawlers" / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"
+DRILL = PROJECT_ROOT / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"
 
 
 @pytest.fixture(scope="module")

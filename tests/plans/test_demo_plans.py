@@ -15,7 +15,7 @@ from yuqing.cli.demo import prepare
 from yuqing.db.session import open_database
 from yuqing.settings import load_settings
 
-DATA = Path(__file__).resolve().parents[2] / "crawlers" / "sample_site" / "data"
+DATA = Path(__file__).resolve().parents[2] / "sample_site" / "data"
 
 
 def _texts() -> list[tuple[str, str]]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from yuqing.settings import Settings
+from yuqing.settings import PROJECT_ROOT, Settings
 
 if TYPE_CHECKING:
     from api.auth.users import DemoLogin
@@ -195,6 +195,8 @@ def demo(
         YUQING_SAMPLE_SITE_URL=f"http://127.0.0.1:{sample_port}",
         PYTHONUNBUFFERED="1",
     )
+    # the sample site (sample_site/) lives in the checkout beside the packages, not in the installed product
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     os.environ.update(env)
     get_settings.cache_clear()
     typer.echo("yuqing demo: preparing the database, departments and users …")
@@ -210,7 +212,7 @@ def demo(
     signal.signal(signal.SIGTERM, _handler)
 
     python = sys.executable
-    sup.add("sample-site", [python, "-m", "crawlers.sample_site", "--port", str(sample_port)])
+    sup.add("sample-site", [python, "-m", "sample_site", "--port", str(sample_port)])
     wait_for_port("127.0.0.1", sample_port, 15)
     for stage in PIPELINE_STAGES:
         sup.add(stage, [python, "-m", "yuqing.cli.main", "worker", stage])

@@ -1,10 +1,10 @@
-"""``python -m crawlers.sample_site --port 8765``: serve the sample site until Ctrl-C."""
+"""``python -m sample_site --port 8765``: serve the sample site until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
 
-from crawlers.sample_site.server import make_server
+from sample_site.server import make_server
 
 
 def main() -> None:

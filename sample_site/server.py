@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 import yaml
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from crawlers.sample_site import policy_pages
+from sample_site import policy_pages
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
