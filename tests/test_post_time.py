@@ -43,3 +43,19 @@ def test_clustering_store_and_console_file_a_post_at_the_same_time(tmp_path: Pat
     within = store.search(SearchQuery(start=FETCHED, end=FETCHED + timedelta(minutes=1)))
     assert sorted(h.post["id"] for h in within.hits) == ["future", "none"]
     store.close()
+
+
+def test_the_store_walks_follow_the_same_time(tmp_path: Path) -> None:
+    """The re-index and the plans' back-fill walk the store by a time cursor: with posts filed at the fetch
+    time (a source's time after the fetch) they still visit each post once and end (they once looped)."""
+    from nlp.plans.service import stored_posts as plan_walk
+    from yuqing.storage.reindex import stored_posts as reindex_walk
+
+    store = open_store(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    posts = [_post(f"f{i}", FETCHED + timedelta(hours=i + 1)) for i in range(7)]  # all filed at the fetch
+    posts += [_post(f"s{i}", FETCHED - timedelta(minutes=i)) for i in range(5)]
+    store.index(posts)
+    expected = sorted(p.id for p in posts)
+    assert sorted(p["id"] for p in plan_walk(store, page=3)) == expected
+    assert sorted(p["id"] for p in reindex_walk(store, page=3)) == expected
+    store.close()

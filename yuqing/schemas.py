@@ -9,8 +9,9 @@ DeadLetter   any stage -> deadletter       (the failed message, the stage and th
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -50,6 +51,18 @@ def posted_at(published_at: datetime | None, fetched_at: datetime) -> datetime:
     if published_at is not None and published_at <= fetched_at:
         return published_at
     return fetched_at
+
+
+def stored_posted_at(doc: Mapping[str, Any]) -> datetime:
+    """``posted_at`` of a post as the search stores hand it back (a dict with ISO times)."""
+
+    def parse(value: Any) -> datetime | None:
+        return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+    fetched = parse(doc["fetched_at"])
+    if fetched is None:
+        raise ValueError("a stored post without fetched_at")
+    return posted_at(parse(doc.get("published_at")), fetched)
 
 
 class OfficialReply(_Model):

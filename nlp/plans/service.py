@@ -20,7 +20,7 @@ from nlp.plans.expression import ExpressionError, Node, parse_plan
 from nlp.plans.matcher import PlanMatcher, matches
 from nlp.plans.models import PlanRow
 from yuqing.audit import Channel
-from yuqing.schemas import EnrichedPost
+from yuqing.schemas import EnrichedPost, stored_posted_at
 from yuqing.settings import Settings
 from yuqing.storage.base import SearchQuery, SearchStore
 
@@ -226,8 +226,8 @@ def stored_posts(store: SearchStore, *, page: int = PAGE, start: datetime | None
 
 
 def _post_time(post: dict[str, Any]) -> datetime:
-    value = post.get("published_at") or post["fetched_at"]
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+    """The time the store files the post under: the cursor must follow it."""
+    return stored_posted_at(post)
 
 
 def _post_matches(node: Node, post: dict[str, Any]) -> bool:

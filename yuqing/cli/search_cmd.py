@@ -128,6 +128,7 @@ def _print_table(result: SearchResult) -> None:
     from rich.table import Table
 
     from yuqing.clock import CN_TZ
+    from yuqing.schemas import stored_posted_at
 
     console = Console(soft_wrap=False)
     if not result.hits:
@@ -139,8 +140,8 @@ def _print_table(result: SearchResult) -> None:
         table.add_column(column, **options)
     for hit in result.hits:
         post = hit.post
-        when = post.get("published_at") or post.get("fetched_at")
-        shown = datetime.fromisoformat(when).astimezone(CN_TZ).strftime("%Y-%m-%d %H:%M") if when else ""
+        when = stored_posted_at(post) if post.get("fetched_at") else None
+        shown = when.astimezone(CN_TZ).strftime("%Y-%m-%d %H:%M") if when else ""
         category = (post.get("tags") or {}).get("category") or ""
         table.add_row(post.get("title") or post.get("url", ""), shown, post.get("source_id", ""), category,
                       f"{hit.score:.3g}")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from yuqing.schemas import EnrichedPost
+from yuqing.schemas import EnrichedPost, stored_posted_at
 from yuqing.storage.base import SearchQuery, SearchStore
 from yuqing.text import DEFAULT_CAP, clean_text, segment
 
@@ -34,7 +34,7 @@ def retokenized(post: dict[str, Any]) -> EnrichedPost:
 
 
 def _time(post: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(post.get("published_at") or post["fetched_at"])
+    return stored_posted_at(post)  # the time the store files it under: the cursor follows it
 
 
 def stored_posts(store: SearchStore, page: int = PAGE) -> Iterator[dict[str, Any]]:
