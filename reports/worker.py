@@ -36,7 +36,7 @@ def resolve_targets(session: Session, config: ReportsConfig,
                     channels: dict[str, ConfiguredChannel]) -> list[Target]:
     """The config's ``send`` entries as targets: a robot as it is, e-mail once per address (given, or the
     duty office's people holding the roles). ``DeliveryError`` for a channel the rules file lacks."""
-    from alerting.directory import Contact, Directory
+    from alerting.directory import Contact, Directory, DirectoryError
 
     targets: list[Target] = []
     office = None
@@ -48,7 +48,12 @@ def resolve_targets(session: Session, config: ReportsConfig,
             continue
         addresses = list(entry.to)
         if entry.roles:
-            office = office or Directory.from_db(session).duty_office()
+            try:
+                office = office or Directory.from_db(session).duty_office()
+            except DirectoryError as exc:  # no directory yet: the given addresses still get the report
+                log.warning("reports: e-mail by role needs the department directory: %s", exc)
+                office = None
+        if entry.roles and office is not None:
             people: dict[str, list[Contact | None]] = {
                 "department_head": [office.head], "deputy_leader": [office.leader_in_charge],
                 "duty_office": list(office.contacts)}

@@ -150,3 +150,31 @@ def test_worker_with_a_bad_config_exits_2_with_the_reason(tmp_path: Path) -> Non
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
     assert "报告配置文件" in done.stderr and "daily.at" in done.stderr
+
+
+def test_email_targets_by_address_and_by_the_duty_offices_roles(database: Database, clock: FakeClock) -> None:
+    from alerting.directory import Directory
+    from reports.delivery import Target
+    from reports.worker import resolve_targets
+
+    mail = Channel(name="mail", type="email", options={"host": "127.0.0.1", "sender": "yq@example.cn"})
+    channels = build_channels([mail, Channel(name="console", type="console")])
+    config = ReportsConfig.model_validate({"send": [
+        {"channel": "console"},
+        {"channel": "mail", "roles": ["department_head", "duty_office"]},
+        {"channel": "mail", "to": ["leader@example.gov.cn", "head@wxb.ha.example"]},
+    ]})
+    with database.transaction() as session:  # no directory yet: only the given addresses
+        before = resolve_targets(session, config, channels)
+    assert before == [Target("console"), Target("mail", "leader@example.gov.cn"),
+                      Target("mail", "head@wxb.ha.example")]
+    directory = Directory.load_yaml(ROOT / "alerting" / "config" / "departments.yaml")  # 河南省网信办
+    with database.transaction() as session:
+        directory.save(session, now=clock.now())
+    with database.transaction() as session:
+        targets = resolve_targets(session, config, channels)
+    assert targets == [Target("console"), Target("mail", "head@wxb.ha.example"),
+                       Target("mail", "office@wxb.ha.example"), Target("mail", "leader@example.gov.cn")]
+    no_address = ReportsConfig.model_validate({"send": [{"channel": "mail"}]})
+    with database.transaction() as session, pytest.raises(DeliveryError, match="需要收件地址"):
+        resolve_targets(session, no_address, channels)
