@@ -136,6 +136,8 @@ def run(settings: Settings, stop: threading.Event, *, clock: Clock | None = None
     from yuqing.db.session import open_database
 
     clock = clock or SystemClock()
+    for noisy in ("weasyprint", "fontTools"):  # a line per layout step and font subset: keep warnings only
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     db = open_database(settings.db_url)
     try:
         scheduler = scheduler_for(settings, db)
