@@ -341,3 +341,9 @@ def dispatch(
             if claimed < batch:
                 break
     return stats
+
+
+def used_budget(session: Session, channel: str, now: datetime) -> int:
+    """Messages the outbox sent (tried) on ``channel`` in the last minute: other senders on the same
+    channels (the 日报 / 周报) count it against the channel's per-minute limit."""
+    return _used_budget(session, channel, now)

@@ -1,6 +1,7 @@
 """Sending a stored 日报 / 周报 to the leaders' channels: the channels of the rules file
 (``notifications.channels``: DingTalk, WeCom, Feishu robots, webhook, e-mail) get the title, the key
-figures and the console link to the file.
+figures and the console link to the file; e-mail carries the file itself as an attachment. A channel's
+per-minute limit (robots: 20) is shared with the alert outbox: over it, the send waits for the next run.
 
 Each (report, channel, address) is sent once: the ``report_deliveries`` row is unique, a sent one is not
 sent again, a failed attempt (mail server down, robot answering 5xx) is retried by the next run, up to
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from alerting.notify import OutgoingMessage, SendResult
+from alerting.notify.base import Attachment
 from alerting.notify.registry import ConfiguredChannel
+from alerting.outbox import used_budget
 from reports.models import GeneratedReport, ReportDelivery
 
 log = logging.getLogger(__name__)
@@ -67,14 +70,43 @@ def _row(session: Session, report: GeneratedReport, target: Target, now: datetim
     return row
 
 
-def message(report: GeneratedReport, summary: str, console_url: str, target: Target) -> OutgoingMessage:
+MIME_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html",
+}
+
+
+def message(report: GeneratedReport, summary: str, console_url: str, target: Target, *,
+            attach: bool = False) -> OutgoingMessage:
+    """The summary and the console link; with ``attach`` (e-mail) the report file goes along."""
+    where = "见附件，也可" if attach else "已存档，可"
+    attachments = (
+        (Attachment(f"{report.title}.{report.fmt}", report.content, MIME_TYPES.get(report.fmt, "")),)
+        if attach else ()
+    )
     return OutgoingMessage(
         subject=report.title,
-        body=f"{summary}\n\n报告（{report.fmt.upper()}）已存档，可在控制台“报告”页下载。",
+        body=f"{summary}\n\n报告（{report.fmt.upper()}）{where}在控制台“报告”页下载。",
         link=f"{console_url.rstrip('/')}/reports/files/{report.id}",
         recipient=target.channel,
         address=target.address or None,
+        attachments=attachments,
     )
+
+
+def remaining_budget(session: Session, channel: ConfiguredChannel, now: datetime) -> int | None:
+    """What is left of the channel's per-minute limit: the outbox's sends and the reports' attempts in the
+    last minute both count (``None``: the channel has no limit)."""
+    if channel.per_minute is None:
+        return None
+    reports_used = session.scalar(
+        select(func.count()).select_from(ReportDelivery).where(
+            ReportDelivery.channel == channel.name,
+            ReportDelivery.last_attempt_at > now - timedelta(minutes=1),
+        )
+    ) or 0
+    return channel.per_minute - used_budget(session, channel.name, now) - int(reports_used)
 
 
 def check_targets(targets: list[Target], channels: dict[str, ConfiguredChannel]) -> None:
@@ -99,12 +131,20 @@ def deliver(session: Session, report: GeneratedReport, targets: list[Target],
             why = "已发送" if row.status == "sent" else "已达重试上限"
             results.append(DeliveryResult(target, "skipped", why))
             continue
+        channel = channels[target.channel]
+        budget = remaining_budget(session, channel, now)
+        if budget is not None and budget <= 0:
+            why = f"限流：渠道每分钟 {channel.per_minute} 条已用完，下次运行再发"
+            results.append(DeliveryResult(target, "retry", why))
+            continue
+        attach = channel.config.type == "email"
         try:
-            result = channels[target.channel].channel.send(message(report, summary, console_url, target))
+            result = channel.channel.send(message(report, summary, console_url, target, attach=attach))
         except Exception as exc:
             log.exception("channel %s raised instead of returning a SendResult", target.channel)
             result = SendResult.retry(f"channel error: {exc.__class__.__name__}: {exc}")
         row.attempts += 1
+        row.last_attempt_at = now
         row.last_detail = result.detail[:1000]
         row.status = result.outcome
         if result.outcome == "sent":

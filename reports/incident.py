@@ -19,6 +19,7 @@ from api.effect_review import EffectReview, review
 from api.incident_view import IncidentOut, SeriesPoint
 from api.schemas import PostOut
 from reports.models import IncidentReview
+from reports.rule_titles import rule_ground, rule_titles
 from reports.text import cn_datetime, cn_duration, pct
 from yuqing.clock import CN_TZ
 from yuqing.db.models import IncidentPost, IncidentRow
@@ -212,7 +213,8 @@ def gather(session: Session, store: SearchStore | None, incident_id: str, *, now
     history = service.alert_history(session, alert_id=alert_id) if alert_id is not None else []
     grounds = [f"触发条件：{t}" for t in row.severity_triggers or []]
     if alert is not None:
-        grounds += [f"预警规则：{r}" for r in alert.matched_rules]
+        titles = rule_titles()
+        grounds += [rule_ground(r, titles) for r in alert.matched_rules]
     places = [(str(loc.get("name", "")), str(loc.get("code", ""))) for loc in row.locations or []]
     sources = Counter(p.source_id for p in posts).most_common(10)
     typical = sorted(posts, key=lambda p: (-p.heat, p.posted_at))[:TYPICAL_POSTS]

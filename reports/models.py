@@ -59,6 +59,7 @@ class ReportDelivery(Base):
     last_detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="per-minute budget")
 
     __table_args__ = (
         UniqueConstraint("report_id", "channel", "address", name="uq_report_deliveries_target"),

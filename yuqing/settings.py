@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     rules_file: Path = Field(default=PROJECT_ROOT / "alerting" / "config" / "rules.yaml")
     departments_file: Path = Field(default=PROJECT_ROOT / "alerting" / "config" / "departments.yaml")
     policies_file: Path = Field(default=PROJECT_ROOT / "alerting" / "config" / "policies.yaml")
+    reports_file: Path = Field(default=PROJECT_ROOT / "reports" / "config" / "reports.yaml",
+                               description="日报 / 周报 schedule and recipients (the reports stage)")
     calendar_overrides_file: Path | None = Field(default=None, description="Official holiday schedules")
     playbooks_dir: Path = Field(default=PROJECT_ROOT / "response_playbooks")
     model_path: Path | None = Field(default=None, description="NLP model file; default: the shipped baseline")

@@ -41,3 +41,5 @@ STAGES: dict[str, Stage] = {
         Stage("api", "api.server:run", (), (), "REST API and the console"),
     )
 }
+STAGES["reports"] = Stage("reports", "reports.worker:run", (), (),
+                          "日报 / 周报 on the reports config's schedule, stored once and sent to the leaders")

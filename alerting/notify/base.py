@@ -11,6 +11,15 @@ Outcome = Literal["sent", "retry", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message; only e-mail carries it (robots get the link)."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     subject: str
     body: str  # plain text with light Markdown (robots render it; e-mail shows it as is)
@@ -21,6 +30,7 @@ class OutgoingMessage:
     level: str | None = None
     digest_size: int = 1
     extra: dict[str, object] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()  # e-mail only (e.g. the 日报 PDF)
 
     def text(self) -> str:
         return f"{self.subject}\n\n{self.body}\n\n{self.link}"

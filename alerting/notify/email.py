@@ -1,4 +1,5 @@
-"""E-mail through an SMTP server (smtplib): options host, port, sender, starttls, username, password."""
+"""E-mail through an SMTP server (smtplib): options host, port, sender, starttls, username, password.
+A message's attachments (``OutgoingMessage.attachments``) go along as MIME parts."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class EmailChannel:
         mail["To"] = message.address
         mail["Subject"] = message.subject
         mail.set_content(message.text())
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.mime_type.partition("/")
+            mail.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
+                                filename=attachment.filename)
         return mail
 
     def send(self, message: OutgoingMessage) -> SendResult:

@@ -111,7 +111,7 @@ def get_ledger(
 class StoredReportOut(BaseModel):
     id: int
     kind: str = Field(description="daily | weekly")
-    period: str = Field(description="2026-12-04 | 2026-W49")
+    period: str = Field(description="2026-12-04 | 2026-W49 | 2026-12-04@1405 (today so far, 截至 14:05)")
     fmt: str
     title: str
     size: int

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -137,3 +137,89 @@ def test_cli_due_sends_through_the_rules_file(monkeypatch: pytest.MonkeyPatch, s
         assert bad.exit_code == 2 and "未在规则文件" in bad.output
     finally:
         get_settings.cache_clear()
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 Message accepted for delivery"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting, so it needs a real port
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_email_carries_the_pdf_and_a_failing_mail_server_is_retried(database: Database, clock: FakeClock,
+                                                                      seeded) -> None:
+    from email import message_from_bytes
+    from email.policy import default as default_policy
+
+    from aiosmtpd.controller import Controller
+
+    port = _free_port()
+    mail = Channel(name="mail", type="email", options={"host": "127.0.0.1", "port": port,
+                                                        "sender": "yuqing@example.cn", "timeout": 3})
+    channels = build_channels([mail])
+    now = clock.advance(timedelta(days=1))
+    rp = daily_period("2026-05-11")
+    target = Target("mail", "leader@example.gov.cn")
+
+    def run() -> str:
+        with database.transaction() as session:
+            made = generate(session, rp, "pdf", now=now, actor="t")
+            assert made.stored is not None
+            [result] = deliver(session, made.stored, [target], channels, now=now,
+                               summary=summary_text(session, rp, now=now), console_url="http://console.example")
+            return result.status
+
+    assert run() == "retry"  # nobody listens on the port yet: kept for the next run
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        assert run() == "sent"
+        assert run() == "skipped"
+    finally:
+        controller.stop()
+    [raw] = inbox.messages
+    message = message_from_bytes(raw, policy=default_policy)
+    assert message["To"] == "leader@example.gov.cn" and message["Subject"] == "舆情日报（2026 年 5 月 11 日）"
+    assert "http://console.example/reports/files/" in message.get_body(("plain",)).get_content()
+    [part] = list(message.iter_attachments())
+    assert part.get_filename() == "舆情日报（2026 年 5 月 11 日）.pdf"
+    assert part.get_content_type() == "application/pdf"
+    with database.transaction() as session:
+        stored = generate(session, rp, "pdf", now=now, actor="t").stored
+        assert stored is not None and part.get_content() == stored.content  # the whole file, as stored
+        [row] = session.scalars(select(ReportDelivery)).all()
+        assert row.status == "sent" and row.attempts == 2 and row.last_attempt_at is not None
+
+
+def test_a_channels_per_minute_limit_holds_the_rest_for_the_next_minute(database: Database, clock: FakeClock,
+                                                                          seeded, hook: Hook) -> None:
+    channels = build_channels([Channel(name="leaders", type="webhook", per_minute=1,
+                                       options={"url": hook.url})])
+    now = clock.advance(timedelta(days=1))
+
+    def send(day: str, at: datetime) -> str:
+        rp = daily_period(day)
+        with database.transaction() as session:
+            made = generate(session, rp, "html", now=at, actor="t")
+            assert made.stored is not None
+            [result] = deliver(session, made.stored, [Target("leaders")], channels, now=at,
+                               summary="s", console_url="http://console.example")
+            return f"{result.status} {result.detail}"
+
+    assert send("2026-05-11", now).startswith("sent")
+    held = send("2026-05-10", now)
+    assert held.startswith("retry 限流") and len(hook.received) == 1  # over the limit: not sent, not counted
+    assert send("2026-05-10", now + timedelta(seconds=61)).startswith("sent") and len(hook.received) == 2
+    with database.transaction() as session:
+        assert sorted(r.attempts for r in session.scalars(select(ReportDelivery))) == [1, 1]

@@ -51,6 +51,8 @@ def test_the_report_says_what_happened_and_how_it_was_handled(database: Database
     assert info.state == "met" and info.outcome.startswith("按时完成（提前 ")
     press = next(c for c in report.clocks if c.kind == "press_conference")
     assert press.state == "open" and press.outcome.startswith("计时中")
+    rule_grounds = [g for g in report.grounds if g.startswith("预警规则：")]
+    assert "预警规则：重大事件（severity-major）" in rule_grounds, report.grounds  # the title, then the id
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils")

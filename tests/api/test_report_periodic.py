@@ -124,3 +124,24 @@ def test_console_lists_and_generates_reports(client: TestClient, clock: FakeCloc
     assert again.status_code == 200 and again.content == file.content
     assert client.get("/api/reports/periodic/weekly/2026-W60").status_code == 422
     assert len(client.get("/api/reports/periodic").json()) == 1
+
+
+def test_console_lists_todays_report_so_far_as_a_snapshot(client: TestClient, database: Database,
+                                                          clock: FakeClock, seeded) -> None:
+    from reports.snapshot import store_today_snapshot
+
+    with database.transaction() as session:
+        store_today_snapshot(session, "pdf", now=clock.now(), actor="schedule")
+    login(client, "leader")
+    page = client.get("/reports")
+    assert "舆情日报（2026 年 5 月 11 日，截至 15:00）" in page.text and "当日截至，非定稿" in page.text
+    link = page.text.split('href="/reports/files/')[1].split('"')[0]
+    file = client.get(f"/reports/files/{link}")
+    assert file.status_code == 200 and file.content.startswith(b"%PDF")
+    # the day's real 日报 is still made once the day has ended (the snapshot does not take its place)
+    clock.advance(timedelta(days=1))
+    login(client, "leader")  # the session of yesterday has expired
+    real = client.get("/api/reports/periodic/daily/2026-05-11", params={"format": "pdf"})
+    assert real.status_code == 200 and real.content != file.content
+    periods = sorted(r["period"] for r in client.get("/api/reports/periodic").json())
+    assert periods == ["2026-05-11", "2026-05-11@1500"]

@@ -43,11 +43,19 @@ def test_analyst_downloads_the_report_and_writes_the_review(page: Any, console: 
 
 
 def test_leader_sees_the_reports_page(page: Any, console: Console) -> None:
+    from reports.snapshot import store_today_snapshot
+    from yuqing.clock import utcnow
+
+    with console.db.transaction() as session:  # what the reports stage keeps in the demo
+        snapshot = store_today_snapshot(session, "html", now=utcnow(), actor="schedule")
+        title = snapshot.title
     _login(page, console, "leader")
     page.click("nav a[href='/reports']")
     page.wait_for_url(f"{console.url}/reports")
     assert page.locator("nav a.on").inner_text() == "报告"
     assert page.locator("#periodic h2").inner_text().startswith("舆情日报 / 周报")
+    row = page.locator("#stored-reports tr", has_text="截至")
+    assert title in row.inner_text() and "当日截至，非定稿" in row.inner_text()
     with page.expect_download() as info:
         page.locator("#ledger-form button", has_text="下载 CSV").click()
     assert info.value.path().read_bytes()[:3] == b"\xef\xbb\xbf"

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 PIPELINE_STAGES: tuple[str, ...] = ("crawler", "nlp", "indexer", "incidents", "alerting")
 PIPELINE_STAGES += ("policies",)  # the policy register (alerting.policy_worker)
+PIPELINE_STAGES += ("reports",)  # 日报 / 周报 on schedule, and today's 日报 so far (reports.worker)
 
 
 @dataclass
@@ -197,6 +198,8 @@ def demo(
     )
     # the sample site (sample_site/) lives in the checkout beside the packages, not in the installed product
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    env.setdefault("YUQING_REPORTS_FILE", str(Path(__file__).resolve().parents[2] / "reports" / "config"
+                                                / "reports-demo.yaml"))
     os.environ.update(env)
     get_settings.cache_clear()
     typer.echo("yuqing demo: preparing the database, departments and users …")
