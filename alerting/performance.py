@@ -2,7 +2,8 @@
 
 The period is a range of Asia/Shanghai dates ``[date_from, date_to)``; an alert belongs to it when its
 ``first_seen`` (the incident's first detection) falls inside. Every alert counts for the department it
-is assigned to now (the one that answers for it); reassignments away from a department are counted for
+is assigned to now (the one that answers for it); reassignments away from a department (转派, 退回值班室,
+会商 lead, from ``alert_assignments``; the rules' own moves are not the department's doing) are counted for
 the department that gave the alert up. Merged alerts are left out: each is a duplicate of an alert that
 is counted.
 
@@ -23,7 +24,7 @@ audit log, so an acknowledgement later undone by a timeout or a level rise still
 Median and 90th percentile interpolate linearly between the closest ranks (as ``percentile_cont``).
 
 Counting is done by SQL (CASE inside COUNT, GROUP BY) that SQLite and PostgreSQL both run unchanged;
-only the percentiles and the reassignments' JSON details are worked out in Python.
+only the percentiles are worked out in Python.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from alerting.assignments import ASSESSED_KINDS
 from alerting.clocks import DEADLINE_KINDS
-from alerting.models import Alert, AlertDeadline, Supervision
+from alerting.models import Alert, AlertAssignment, AlertDeadline, Supervision
 from alerting.state import Action, Status
 from yuqing.clock import CN_TZ
 from yuqing.db.models import AuditLog
@@ -283,15 +285,14 @@ def department_performance(
     )
 
     away: dict[str | None, int] = {}
-    for details in session.scalars(
-        select(AuditLog.details)
-        .join(Alert, AuditLog.object_id == cast(Alert.id, String))
-        .where(_in_period(period), AuditLog.object_type == "alert", AuditLog.action == Action.REASSIGN.value)
+    for dept, dept_name in session.execute(
+        select(AlertAssignment.from_department_id, AlertAssignment.from_department_name)
+        .join(Alert, AlertAssignment.alert_id == Alert.id)
+        .where(_in_period(period), AlertAssignment.kind.in_(ASSESSED_KINDS))
+        .order_by(AlertAssignment.at, AlertAssignment.id)
     ):
-        before = (details or {}).get("from") or {}
-        dept = before.get("department_id")
         away[dept] = away.get(dept, 0) + 1
-        found.setdefault(dept, before.get("department_name"))
+        found.setdefault(dept, dept_name)
 
     acked = _first_actions(session, period, ACK_ACTIONS)
     published = _first_actions(session, period, PUBLISH_ACTIONS)
