@@ -59,7 +59,7 @@ def consult(
     if lead is not None:
         reassign.move(
             session, alert, lead, reason=f"会商：{reason}", action="reassign", actor=actor, channel=channel,
-            now=now, details={"consult": True},
+            now=now, details={"consult": True}, kind="consult",
         )
     helpers.pop(alert.department_id or "", None)  # the lead is not its own 协办
     query = select(AlertAssist).where(AlertAssist.alert_id == alert.id)

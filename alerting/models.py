@@ -4,6 +4,7 @@ alerts               one per incident (unique ``fingerprint``: the dedup key), l
 alert_deadlines      one clock per (alert, kind): due, original due, met / stopped / breached
 alert_releases       持续发布: every release (权威信息, 进展通报, 发布会) with time, link and note
 alert_assists        会商: the 协办 departments of an alert (the lead is the alert's department)
+alert_assignments    every change of an alert's lead department (转派, 退回, 会商, rules), read by 考核
 escalation_steps     durable timers: each reminder or escalation with the time it fires (unique ``key``)
 supervisions         督办 records opened at a breach or on request
 notifications        the outbox and the send log's dedup: one row per (alert, deadline, threshold, recipient,
@@ -202,3 +203,21 @@ class AlertAssist(Base):
     __table_args__ = (
         UniqueConstraint("alert_id", "department_id", name="uq_alert_assists_alert_department"),
     )
+
+
+class AlertAssignment(Base):
+    """One change of an alert's lead department (转派, 退回值班室, 会商 lead, the rules' move): where it came
+    from, where it went, when, by whom and why. 考核 reads reassignments from here."""
+
+    __tablename__ = "alert_assignments"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    from_department_id: Mapped[str | None] = mapped_column(String(60), index=True)
+    from_department_name: Mapped[str | None] = mapped_column(Text)
+    to_department_id: Mapped[str] = mapped_column(String(60))
+    to_department_name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16), doc="yuqing.domain.ASSIGNMENT_KINDS")
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str] = mapped_column(Text)

@@ -2,7 +2,8 @@
 
 The period is a range of Asia/Shanghai dates ``[date_from, date_to)``; an alert belongs to it when its
 ``first_seen`` (the incident's first detection) falls inside. Every alert counts for the department it
-is assigned to now (the one that answers for it); reassignments away from a department are counted for
+is assigned to now (the one that answers for it); reassignments away from a department (转派, 退回值班室,
+会商 lead, from ``alert_assignments``; the rules' own moves are not the department's doing) are counted for
 the department that gave the alert up. Merged alerts are left out: each is a duplicate of an alert that
 is counted.
 
@@ -23,7 +24,7 @@ audit log, so an acknowledgement later undone by a timeout or a level rise still
 Median and 90th percentile interpolate linearly between the closest ranks (as ``percentile_cont``).
 
 Counting is done by SQL (CASE inside COUNT, GROUP BY) that SQLite and PostgreSQL both run unchanged;
-only the percentiles and the reassignments' JSON details are worked out in Python.
+only the percentiles are worked out in Python.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ from sqlalchemy import String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from alerting.assignments import ASSESSED_KINDS
 from alerting.clocks import DEADLINE_KINDS
-from alerting.models import Alert, AlertDeadline, Supervision
+from alerting.models import Alert, AlertAssignment, AlertDeadline, Supervision
 from alerting.state import Action, Status
 from yuqing.clock import CN_TZ
 from yuqing.db.models import AuditLog
@@ -240,28 +242,20 @@ def _first_actions(session: Session, period: Period, actions: tuple[str, ...]) -
     return {alert_id: at for alert_id, at in rows}
 
 
-def department_performance(
-    session: Session, period: Period, *, now: datetime, names: Mapping[str, str] | None = None
-) -> PerformanceReport:
-    """The report for ``period`` as of ``now``. ``names``: department names from the directory (the
-    name stored on the alert is used for departments it does not list)."""
-    names = dict(names or {})
-    found: dict[str | None, str | None] = {}
+_AlertRow = tuple[int, str | None, str | None, datetime, datetime | None]  # id, dept, name, first seen, ack
 
-    alerts = list(
-        session.execute(
-            select(
-                Alert.id, Alert.department_id, Alert.department_name, Alert.first_seen, Alert.acknowledged_at
-            )
-            .where(_in_period(period))
-            .order_by(Alert.id)
-        )
+
+def _alerts(session: Session, period: Period) -> list[_AlertRow]:
+    rows = session.execute(
+        select(Alert.id, Alert.department_id, Alert.department_name, Alert.first_seen, Alert.acknowledged_at)
+        .where(_in_period(period))
+        .order_by(Alert.id)
     )
-    alert_count: dict[str | None, int] = {}
-    for _, dept, name, _, _ in alerts:
-        alert_count[dept] = alert_count.get(dept, 0) + 1
-        found.setdefault(dept, name)
+    return [(a, dept, name, first_seen, acked) for a, dept, name, first_seen, acked in rows]
 
+
+def _deadline_counts(session: Session, period: Period, now: datetime) -> dict[str | None, dict[str, _Counts]]:
+    """Per department, per deadline kind: the clocks by outcome (SQL does the counting)."""
     counts: dict[str | None, dict[str, _Counts]] = {}
     for row in session.execute(
         select(Alert.department_id, AlertDeadline.kind, func.count().label("total"), *_outcome_columns(now))
@@ -272,27 +266,44 @@ def department_performance(
         counts.setdefault(row.department_id, {})[row.kind] = _Counts(
             total=row.total, **{name: getattr(row, name) for name in OUTCOMES}
         )
+    return counts
 
-    supervisions = dict(
-        session.execute(
-            select(Alert.department_id, func.count(Supervision.id))
-            .join(Supervision, Supervision.alert_id == Alert.id)
-            .where(_in_period(period))
-            .group_by(Alert.department_id)
-        ).all()
+
+def _supervisions(session: Session, period: Period) -> dict[str | None, int]:
+    rows = session.execute(
+        select(Alert.department_id, func.count(Supervision.id))
+        .join(Supervision, Supervision.alert_id == Alert.id)
+        .where(_in_period(period))
+        .group_by(Alert.department_id)
     )
+    return {dept: n for dept, n in rows}
 
+
+def _reassigned_away(
+    session: Session, period: Period
+) -> tuple[dict[str | None, int], dict[str | None, str | None]]:
+    """Per department: a person's moves (``ASSESSED_KINDS``) away from it, and its name at the first one."""
     away: dict[str | None, int] = {}
-    for details in session.scalars(
-        select(AuditLog.details)
-        .join(Alert, AuditLog.object_id == cast(Alert.id, String))
-        .where(_in_period(period), AuditLog.object_type == "alert", AuditLog.action == Action.REASSIGN.value)
+    named: dict[str | None, str | None] = {}
+    for dept, dept_name in session.execute(
+        select(AlertAssignment.from_department_id, AlertAssignment.from_department_name)
+        .join(Alert, AlertAssignment.alert_id == Alert.id)
+        .where(_in_period(period), AlertAssignment.kind.in_(ASSESSED_KINDS))
+        .order_by(AlertAssignment.at, AlertAssignment.id)
     ):
-        before = (details or {}).get("from") or {}
-        dept = before.get("department_id")
         away[dept] = away.get(dept, 0) + 1
-        found.setdefault(dept, before.get("department_name"))
+        named.setdefault(dept, dept_name)
+    return away, named
 
+
+def _seconds(since: datetime, until: datetime) -> float:
+    return max(0.0, (until - since).total_seconds())
+
+
+def _durations(
+    session: Session, period: Period, alerts: list[_AlertRow]
+) -> tuple[dict[str | None, list[float]], dict[str | None, list[float]]]:
+    """Per department: first detection → first acknowledgement, and → first information published."""
     acked = _first_actions(session, period, ACK_ACTIONS)
     published = _first_actions(session, period, PUBLISH_ACTIONS)
     to_ack: dict[str | None, list[float]] = {}
@@ -300,83 +311,136 @@ def department_performance(
     for alert_id, dept, _, first_seen, acknowledged_at in alerts:
         first_ack = min((t for t in (acked.get(alert_id), acknowledged_at) if t is not None), default=None)
         if first_ack is not None:
-            to_ack.setdefault(dept, []).append(max(0.0, (first_ack - first_seen).total_seconds()))
+            to_ack.setdefault(dept, []).append(_seconds(first_seen, first_ack))
         if alert_id in published:
-            to_publish.setdefault(dept, []).append(
-                max(0.0, (published[alert_id] - first_seen).total_seconds())
-            )
+            to_publish.setdefault(dept, []).append(_seconds(first_seen, published[alert_id]))
+    return to_ack, to_publish
 
+
+def _kinds_present(counts: dict[str | None, dict[str, _Counts]]) -> list[str]:
+    """The deadline kinds of the period in statutory order (unknown kinds last, by name)."""
     order = {k: i for i, k in enumerate(DEADLINE_KINDS)}
-    kinds = sorted({k for per in counts.values() for k in per}, key=lambda k: (order.get(k, len(order)), k))
+    return sorted({k for per in counts.values() for k in per}, key=lambda k: (order.get(k, len(order)), k))
 
-    def build(
-        dept: str | None,
-        name: str | None,
-        n_alerts: int,
-        per_kind: dict[str, _Counts],
-        ack: list[float],
-        pub: list[float],
-        supervised: int,
-        reassigned: int,
-    ) -> DepartmentPerformance:
-        total = _Counts()
-        for c in per_kind.values():
-            total.add(c)
-        whole = KindPerformance.of("all", total)
-        return DepartmentPerformance(
-            department_id=dept,
-            department_name=name,
-            alerts=n_alerts,
-            deadlines=[KindPerformance.of(k, per_kind.get(k) or _Counts()) for k in kinds],
-            total=whole,
-            on_time_rate=whole.on_time_rate,
-            to_acknowledge=DurationStats.of(ack),
-            to_publish=DurationStats.of(pub),
-            supervisions=supervised,
-            reassigned_away=reassigned,
-        )
 
-    departments = [
-        build(
-            dept,
-            names.get(dept or "") or found.get(dept),
-            alert_count.get(dept, 0),
-            counts.get(dept, {}),
-            to_ack.get(dept, []),
-            to_publish.get(dept, []),
-            supervisions.get(dept, 0),
-            away.get(dept, 0),
-        )
-        for dept in {*alert_count, *away}
-    ]
-    departments.sort(
-        key=lambda d: (
-            d.on_time_rate is None,
-            d.on_time_rate or 0.0,
-            -d.total.breached,
-            -d.alerts,
-            d.department_name or d.department_id or "",
-        )
+@dataclass
+class _Facts:
+    """Everything counted for the period, per department (None: no department)."""
+
+    alerts: list[_AlertRow]
+    alert_count: dict[str | None, int]
+    names: dict[str | None, str | None]  # the name stored on the alerts, else on the first reassignment
+    counts: dict[str | None, dict[str, _Counts]]
+    supervisions: dict[str | None, int]
+    away: dict[str | None, int]
+    to_ack: dict[str | None, list[float]]
+    to_publish: dict[str | None, list[float]]
+    kinds: list[str]
+
+
+def _facts(session: Session, period: Period, now: datetime) -> _Facts:
+    alerts = _alerts(session, period)
+    alert_count: dict[str | None, int] = {}
+    names: dict[str | None, str | None] = {}
+    for _, dept, name, _, _ in alerts:
+        alert_count[dept] = alert_count.get(dept, 0) + 1
+        names.setdefault(dept, name)
+    counts = _deadline_counts(session, period, now)
+    away, away_names = _reassigned_away(session, period)
+    for dept, name in away_names.items():
+        names.setdefault(dept, name)
+    to_ack, to_publish = _durations(session, period, alerts)
+    return _Facts(
+        alerts, alert_count, names, counts, _supervisions(session, period), away, to_ack, to_publish,
+        _kinds_present(counts),
     )
+
+
+def _row(
+    kinds: list[str],
+    dept: str | None,
+    name: str | None,
+    n_alerts: int,
+    per_kind: dict[str, _Counts],
+    durations: tuple[list[float], list[float]],
+    supervised: int,
+    reassigned: int,
+) -> DepartmentPerformance:
+    total = _Counts()
+    for c in per_kind.values():
+        total.add(c)
+    whole = KindPerformance.of("all", total)
+    return DepartmentPerformance(
+        department_id=dept,
+        department_name=name,
+        alerts=n_alerts,
+        deadlines=[KindPerformance.of(k, per_kind.get(k) or _Counts()) for k in kinds],
+        total=whole,
+        on_time_rate=whole.on_time_rate,
+        to_acknowledge=DurationStats.of(durations[0]),
+        to_publish=DurationStats.of(durations[1]),
+        supervisions=supervised,
+        reassigned_away=reassigned,
+    )
+
+
+def _department_row(facts: _Facts, dept: str | None, names: Mapping[str, str]) -> DepartmentPerformance:
+    return _row(
+        facts.kinds,
+        dept,
+        names.get(dept or "") or facts.names.get(dept),
+        facts.alert_count.get(dept, 0),
+        facts.counts.get(dept, {}),
+        (facts.to_ack.get(dept, []), facts.to_publish.get(dept, [])),
+        facts.supervisions.get(dept, 0),
+        facts.away.get(dept, 0),
+    )
+
+
+def _worst_first(d: DepartmentPerformance) -> tuple[bool, float, int, int, str]:
+    """Lowest on-time rate first, then most breaches, most alerts; no rate at all last."""
+    return (
+        d.on_time_rate is None,
+        d.on_time_rate or 0.0,
+        -d.total.breached,
+        -d.alerts,
+        d.department_name or d.department_id or "",
+    )
+
+
+def _overall_row(facts: _Facts) -> DepartmentPerformance:
     everything: dict[str, _Counts] = {}
-    for per in counts.values():
+    for per in facts.counts.values():
         for kind, c in per.items():
             everything.setdefault(kind, _Counts()).add(c)
-    overall = build(
+    return _row(
+        facts.kinds,
         None,
         None,
-        len(alerts),
+        len(facts.alerts),
         everything,
-        [v for vals in to_ack.values() for v in vals],
-        [v for vals in to_publish.values() for v in vals],
-        sum(supervisions.values()),
-        sum(away.values()),
+        (
+            [v for vals in facts.to_ack.values() for v in vals],
+            [v for vals in facts.to_publish.values() for v in vals],
+        ),
+        sum(facts.supervisions.values()),
+        sum(facts.away.values()),
     )
+
+
+def department_performance(
+    session: Session, period: Period, *, now: datetime, names: Mapping[str, str] | None = None
+) -> PerformanceReport:
+    """The report for ``period`` as of ``now``. ``names``: department names from the directory (the
+    name stored on the alert is used for departments it does not list)."""
+    facts = _facts(session, period, now)
+    departments = [_department_row(facts, dept, names or {}) for dept in {*facts.alert_count, *facts.away}]
+    departments.sort(key=_worst_first)
     return PerformanceReport(
         date_from=period.date_from,
         date_to=period.date_to,
         as_of=now,
-        kinds=kinds,
+        kinds=facts.kinds,
         departments=departments,
-        overall=overall,
+        overall=_overall_row(facts),
     )

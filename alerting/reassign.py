@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerting import escalation
+from alerting import assignments, escalation
 from alerting.directory import AdminLevel, Assignment, Department, Directory
 from alerting.models import Alert
 from alerting.state import FINAL
@@ -137,9 +137,11 @@ def move(
     channel: audit.Channel,
     now: datetime,
     details: dict[str, Any] | None = None,
+    kind: str = "rules",
 ) -> Moved | None:
-    """Hand ``alert`` to ``dept``: the reason on the alert and in the audit log, both departments told
-    (at the worker's next tick), the clocks untouched. None when it is already there."""
+    """Hand ``alert`` to ``dept``: the reason on the alert, in the audit log and in ``alert_assignments``
+    (``kind``), both departments told (at the worker's next tick), the clocks untouched. None when it is
+    already there."""
     if alert.department_id == dept.id:
         return None
     moved = Moved(alert.department_id, alert.department_name, dept.id, dept.name)
@@ -159,6 +161,10 @@ def move(
             "to": {"department_id": dept.id, "department_name": dept.name},
             **(details or {}),
         },
+    )
+    assignments.record(
+        session, alert, from_id=moved.from_id, from_name=moved.from_name, kind=kind, actor=actor,
+        reason=reason, at=now,
     )
     escalation.notify_reassigned(session, alert, now)
     if moved.from_id:

@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
-from alerting import escalation
+from alerting import assignments, escalation
 from alerting.directory import Directory
 from alerting.models import Alert, AlertDeadline, AlertRelease, EscalationStep, Notification, Supervision
 from alerting.read_models import (
@@ -209,8 +209,10 @@ def reassign(
     actor: str,
     channel: audit.Channel,
     now: datetime,
+    kind: str = "manual",
 ) -> AlertRead:
-    """Hand the alert to another department; the reason is required and kept in the audit log."""
+    """Hand the alert to another department; the reason is required and kept in the audit log and in
+    ``alert_assignments`` (``kind``: ``manual`` 转派, ``return`` 退回值班室)."""
     reason = _need(reason, "a reason for the reassignment")
     alert = _load(session, alert_id)
     require(Action.REASSIGN, alert.status)
@@ -230,6 +232,10 @@ def reassign(
         alert_id=alert.id,
         reason=reason,
         details={"from": before, "to": {"department_id": dept.id, "department_name": dept.name}},
+    )
+    assignments.record(
+        session, alert, from_id=before["department_id"], from_name=before["department_name"], kind=kind,
+        actor=actor, reason=reason, at=now,
     )
     escalation.notify_reassigned(session, alert, now)
     if before["department_id"] and before["department_id"] != dept.id:  # the old department is told too

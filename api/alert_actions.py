@@ -226,6 +226,7 @@ def _return_to_duty_office(c: _Call) -> service.AlertRead:
         department_id=office.id,
         reason=f"退回值班室：{c.data['reason']}",
         directory=directory,
+        kind="return",
         **c.common,
     )
 

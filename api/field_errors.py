@@ -90,6 +90,62 @@ def _choices(ctx: Mapping[str, Any]) -> str:
     return "、".join(labels[v] for v in values)
 
 
+# error kinds whose sentence needs nothing but the field's name: exact kinds, then kinds by prefix
+_PLAIN: dict[str, str] = {
+    "missing": "{field}必须填写",
+    "int_parsing": "{field}须为整数",
+    "int_from_float": "{field}须为整数",
+    "int_type": "{field}须为整数",
+    "float_parsing": "{field}须为数字",
+    "float_type": "{field}须为数字",
+    "decimal_parsing": "{field}须为数字",
+    "too_long": "{field}的项数不对",
+    "too_short": "{field}的项数不对",
+}
+_PLAIN_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("datetime", "date", "time"), "{field}不是有效的日期或时间，请按 年-月-日（如 2026-03-01）填写"),
+    (("bool",), "{field}须为“是”或“否”"),
+    (("url",), "{field}须为以 http:// 或 https:// 开头的网址"),
+)
+
+
+def _plain_sentence(kind: str) -> str | None:
+    if kind in _PLAIN:
+        return _PLAIN[kind]
+    return next((text for prefixes, text in _PLAIN_PREFIXES if kind.startswith(prefixes)), None)
+
+
+def _bound_sentence(kind: str, ctx: Mapping[str, Any], field: str) -> str | None:
+    """Numbers out of range: 不小于 / 大于 / 不大于 / 小于 the bound."""
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = ctx.get("ge", ctx.get("gt", ""))
+        return f"{field}须{'不小于' if kind == 'greater_than_equal' else '大于'} {bound}"
+    if kind in ("less_than_equal", "less_than"):
+        bound = ctx.get("le", ctx.get("lt", ""))
+        return f"{field}须{'不大于' if kind == 'less_than_equal' else '小于'} {bound}"
+    return None
+
+
+def _context_sentence(error: Mapping[str, Any], kind: str, ctx: Mapping[str, Any], field: str) -> str:
+    """The kinds whose sentence uses the error's context (choices, lengths, bounds, a Chinese message)."""
+    if kind in ("literal_error", "enum"):
+        choices = _choices(ctx)
+        return f"{field}的值无效" + (f"，可选：{choices}" if choices else "")
+    if kind == "string_too_short":
+        least = ctx.get("min_length", 1)
+        return f"{field}不能为空" if least <= 1 else f"{field}至少 {least} 个字"
+    if kind == "string_too_long":
+        return f"{field}最多 {ctx.get('max_length', '')} 个字"
+    bound = _bound_sentence(kind, ctx, field)
+    if bound is not None:
+        return bound
+    if kind == "value_error":
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        if any("\u4e00" <= c <= "\u9fff" for c in message):
+            return f"{field}：{message}"
+    return f"{field}填写有误"
+
+
 def sentence(
     error: Mapping[str, Any], labels: Mapping[str, str] | None = None, *, with_path: bool = False
 ) -> str:
@@ -99,40 +155,10 @@ def sentence(
         path = ".".join(str(p) for p in error.get("loc", ()) if p not in LOCATION_LABELS)
         field += f"（{path}）" if path else ""
     kind = str(error.get("type", ""))
-    ctx: Mapping[str, Any] = error.get("ctx") or {}
-    if kind == "missing":
-        return f"{field}必须填写"
-    if kind.startswith(("datetime", "date", "time")):
-        return f"{field}不是有效的日期或时间，请按 年-月-日（如 2026-03-01）填写"
-    if kind in ("literal_error", "enum"):
-        choices = _choices(ctx)
-        return f"{field}的值无效" + (f"，可选：{choices}" if choices else "")
-    if kind == "string_too_short":
-        least = ctx.get("min_length", 1)
-        return f"{field}不能为空" if least <= 1 else f"{field}至少 {least} 个字"
-    if kind == "string_too_long":
-        return f"{field}最多 {ctx.get('max_length', '')} 个字"
-    if kind in ("int_parsing", "int_from_float", "int_type"):
-        return f"{field}须为整数"
-    if kind in ("float_parsing", "float_type", "decimal_parsing"):
-        return f"{field}须为数字"
-    if kind in ("greater_than_equal", "greater_than"):
-        bound = ctx.get("ge", ctx.get("gt", ""))
-        return f"{field}须{'不小于' if kind == 'greater_than_equal' else '大于'} {bound}"
-    if kind in ("less_than_equal", "less_than"):
-        bound = ctx.get("le", ctx.get("lt", ""))
-        return f"{field}须{'不大于' if kind == 'less_than_equal' else '小于'} {bound}"
-    if kind.startswith("bool"):
-        return f"{field}须为“是”或“否”"
-    if kind.startswith("url"):
-        return f"{field}须为以 http:// 或 https:// 开头的网址"
-    if kind in ("too_long", "too_short"):
-        return f"{field}的项数不对"
-    if kind == "value_error":
-        message = str(error.get("msg", "")).removeprefix("Value error, ")
-        if any("\u4e00" <= c <= "\u9fff" for c in message):
-            return f"{field}：{message}"
-    return f"{field}填写有误"
+    plain = _plain_sentence(kind)
+    if plain is not None:
+        return plain.replace("{field}", field)
+    return _context_sentence(error, kind, error.get("ctx") or {}, field)
 
 
 def describe(

@@ -307,6 +307,14 @@ class _Aggregates:
         key = (m.at, m.post_id)
         bisect.insort(self.keys, key)
         bisect.insort(self.times, m.at)
+        self._add_reach(m)
+        self._add_tallies(m, key)
+        self._add_severity(m, key)
+        self._add_titles(m, key)
+        self._add_places(m, key)
+
+    def _add_reach(self, m: Member) -> None:
+        """Engagement sums, the sources, the heaviest source weight and the sentiment tallies."""
         c, sums = m.counts, self.counts
         sums[0] += c.reply
         sums[1] += c.repost
@@ -321,6 +329,9 @@ class _Aggregates:
         self.negative += m.sentiment == "negative"
         self.angry += m.emotion == "angry"
         self.fear += m.emotion == "fear"
+
+    def _add_tallies(self, m: Member, key: _Key) -> None:
+        """The 留言 facts, the 监测方案, and the category and department-type votes."""
         self.message = self.message or m.message
         if m.reply is not None and (self.reply is None or key > self.reply[0]):
             self.reply = (key, m.reply)
@@ -331,12 +342,17 @@ class _Aggregates:
             _vote(self.categories, m.category, key)
         if m.department_type:  # by the member's category: the majority category's are counted
             _vote(self.departments.setdefault(m.category, {}), m.department_type, key)
+
+    def _add_severity(self, m: Member, key: _Key) -> None:
         rank = severity_rank(m.severity)
         if rank > self.top_level:
             self.top_level = rank
             self.severe = []
         if rank and rank == self.top_level:
             self.severe.append((key, m))
+
+    def _add_titles(self, m: Member, key: _Key) -> None:
+        """The earliest title and member, among originals and among all members."""
         if m.title:
             if m.duplicate_of is None and (self.title_original is None or key < self.title_original[0]):
                 self.title_original = (key, m.title)
@@ -346,6 +362,9 @@ class _Aggregates:
             self.first_original = (key, m)
         if self.first_any is None or key < self.first_any[0]:
             self.first_any = (key, m)
+
+    def _add_places(self, m: Member, key: _Key) -> None:
+        """The place votes (members naming a code, the first to) and each code's latest Location."""
         votes, names = self.votes, self.names
         if m.locations:
             self.places = None

@@ -9,7 +9,7 @@ raise the level one step when harm is present. Every level comes with the words 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -147,27 +147,28 @@ def _higher(a: str | None, b: str | None) -> str | None:
     return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
 
 
-def assess(text: str) -> Severity:
-    """The severity candidate of ``text`` and the words and numbers that triggered it."""
-    if not text:
-        return Severity()
-    rules = _load_rules()
-    found = list(rules.words.iter(text))
-    if not found and "经济损失" not in text:
-        return Severity()
-    level: str | None = None
-    triggers: list[str] = []
-    kinds: set[str] = set()
+_Hit = tuple[int, tuple[str, Any]]  # the automaton's (end index, (word, owners)); owners: (role, name) pairs
 
-    def note(kind: str, candidate: str | None, trigger: str) -> None:
-        nonlocal level
+
+@dataclass
+class _Finding:
+    """What ``assess`` has found so far: the highest level, the kinds that gave one, the triggers."""
+
+    level: str | None = None
+    kinds: set[str] = field(default_factory=set)
+    triggers: list[str] = field(default_factory=list)
+
+    def note(self, kind: str, candidate: str | None, trigger: str) -> None:
         if candidate is None:
             return
-        level = _higher(level, candidate)
-        kinds.add(kind)
-        if trigger not in triggers:
-            triggers.append(trigger)
+        self.level = _higher(self.level, candidate)
+        self.kinds.add(kind)
+        if trigger not in self.triggers:
+            self.triggers.append(trigger)
 
+
+def _note_counts(text: str, rules: _Rules, found: list[_Hit], finding: _Finding) -> None:
+    """Casualty-style counts (死亡 3 人 …), only for the kinds whose count verbs occur in the text."""
     count_kinds = {kind for _, (_, owners) in found for role, kind in owners if role == "count"}
     thresholds = {rule.kind: rule.thresholds for rule in rules.counts}
     for kind, pattern in rules.count_patterns:
@@ -177,34 +178,64 @@ def assess(text: str) -> Severity:
             value = _number(m.group("num"), rules.vague)
             if not value or _negated(text, m.start(), rules.negations):
                 continue
-            note(kind, _level_for(value, thresholds[kind]), m.group(0))
+            finding.note(kind, _level_for(value, thresholds[kind]), m.group(0))
 
-    for m in rules.loss_pattern.finditer(text) if "经济损失" in text else ():
+
+def _note_losses(text: str, rules: _Rules, finding: _Finding) -> None:
+    """经济损失 amounts, in 元 (亿 / 万 scaled)."""
+    if "经济损失" not in text:
+        return
+    for m in rules.loss_pattern.finditer(text):
         value = _number(m.group("num"), rules.vague)
         if value:
             unit = {"亿": 1e8, "万": 1e4}.get(m.group("unit") or "", 1.0)
-            note("loss", _level_for(value * unit, rules.loss_thresholds), m.group(0))
+            finding.note("loss", _level_for(value * unit, rules.loss_thresholds), m.group(0))
 
+
+def _not_an_event(text: str, end: int, word: str, rules: _Rules) -> bool:
+    """The signal word is followed by words that make it no event (演练 …) or is negated before."""
+    after = text[end + 1 : end + 5]
+    if any(after.startswith(w) or after[1:].startswith(w) for w in rules.not_event_after):
+        return True
+    return _negated(text, end + 1 - len(word), rules.negations)
+
+
+def _note_signals(text: str, rules: _Rules, found: list[_Hit], finding: _Finding) -> None:
+    """Signal words (爆炸, 火灾 …) that are not negated and not followed by a non-event word."""
     for end, (word, owners) in found:
         signals = [name for role, name in owners if role == "signal"]
-        if not signals:
-            continue
-        start = end + 1 - len(word)
-        after = text[end + 1 : end + 5]
-        if any(after.startswith(w) or after[1:].startswith(w) for w in rules.not_event_after):
-            continue
-        if _negated(text, start, rules.negations):
+        if not signals or _not_an_event(text, end, word, rules):
             continue
         for name in signals:
-            note(name, rules.signals[name][0], word)
+            finding.note(name, rules.signals[name][0], word)
 
-    if level is not None and kinds & rules.aggravating_kinds:
-        vulnerable = next((w for w in rules.aggravating_words if w in text), None)
-        if vulnerable is not None:
-            idx = min(SEVERITY_ORDER.index(level) + 1, len(SEVERITY_ORDER) - 1)
-            level = SEVERITY_ORDER[idx]
-            triggers.append(vulnerable)
-    return Severity(level=cast(SeverityLevel | None, level), triggers=triggers)  # pydantic checks it
+
+def _aggravate(text: str, rules: _Rules, finding: _Finding) -> None:
+    """One level up when vulnerable people (学生, 儿童 …) are involved in an aggravating kind."""
+    if finding.level is None or not finding.kinds & rules.aggravating_kinds:
+        return
+    vulnerable = next((w for w in rules.aggravating_words if w in text), None)
+    if vulnerable is not None:
+        idx = min(SEVERITY_ORDER.index(finding.level) + 1, len(SEVERITY_ORDER) - 1)
+        finding.level = SEVERITY_ORDER[idx]
+        finding.triggers.append(vulnerable)
+
+
+def assess(text: str) -> Severity:
+    """The severity candidate of ``text`` and the words and numbers that triggered it."""
+    if not text:
+        return Severity()
+    rules = _load_rules()
+    found: list[_Hit] = list(rules.words.iter(text))
+    if not found and "经济损失" not in text:
+        return Severity()
+    finding = _Finding()
+    _note_counts(text, rules, found, finding)
+    _note_losses(text, rules, finding)
+    _note_signals(text, rules, found, finding)
+    _aggravate(text, rules, finding)
+    level = cast(SeverityLevel | None, finding.level)  # pydantic checks it
+    return Severity(level=level, triggers=finding.triggers)
 
 
 def emergency_words(severity: Severity) -> list[str]:

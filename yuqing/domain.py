@@ -195,3 +195,14 @@ else:
 # --- reports (reports/) -----------------------------------------------------------------------------------
 
 REPORT_KINDS: dict[str, str] = {"daily": "舆情日报", "weekly": "舆情周报"}  # stored once per period
+
+# --- reassignments (alerting.assignments, table alert_assignments) ---------------------------------------
+
+# why an alert's lead department changed: a person's 转派, a department's 退回值班室, the lead of a 会商,
+# or the rules after the level or the incident changed. 考核 counts all but the rules' moves.
+ASSIGNMENT_KINDS: dict[str, str] = {
+    "manual": "转派",
+    "return": "退回值班室",
+    "consult": "会商牵头",
+    "rules": "按规则改派",
+}

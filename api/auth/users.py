@@ -251,6 +251,66 @@ def admin_create_user(
     return user
 
 
+def _role_of(changes: Mapping[str, Any], user: UserRow) -> str:
+    role = str(changes.get("role") or user.role)
+    try:
+        Role(role)
+    except ValueError:
+        raise UserError(f"未知角色 {role!r}; 可选: {', '.join(r.value for r in Role)}") from None
+    return role
+
+
+def _department_of(
+    changes: Mapping[str, Any], user: UserRow, role: str, departments: Mapping[str, str]
+) -> str | None:
+    """The department after the change: only a department handler has one, from the directory."""
+    if "department_id" in changes:
+        department_id = changes["department_id"] or None
+    else:
+        department_id = user.department_id if role == Role.DEPARTMENT.value else None
+    if role == Role.DEPARTMENT.value and not department_id:
+        raise UserError("部门处置人必须指定部门")
+    if role != Role.DEPARTMENT.value and department_id:
+        raise UserError("只有部门处置人（department）可以指定部门")
+    if department_id != user.department_id:
+        check_department(department_id, departments)
+    return department_id
+
+
+def _wanted(user: UserRow, changes: Mapping[str, Any], departments: Mapping[str, str]) -> dict[str, Any]:
+    """The user's fields as ``changes`` ask for them (unchanged ones as they are), checked."""
+    role = _role_of(changes, user)
+    department_id = _department_of(changes, user, role, departments)
+    active = bool(changes["active"]) if changes.get("active") is not None else user.active
+    display_name = changes.get("display_name")
+    display_name = display_name.strip() if isinstance(display_name, str) and display_name.strip() else None
+    return {
+        "display_name": display_name if display_name is not None else user.display_name,
+        "role": role,
+        "department_id": department_id,
+        "active": active,
+    }
+
+
+def _check_change(
+    session: Session, user: UserRow, diff: dict[str, list[Any]], *, reason: str | None, actor_id: int
+) -> None:
+    """A reason for anything but the display name; no self-deactivation; an active admin remains."""
+    if set(diff) - {"display_name"} and not (reason or "").strip():
+        raise UserError("修改角色、部门或停用/启用账号须填写理由（记入审计日志）")
+    if user.id == actor_id and "active" in diff:
+        raise UserConflict("不能停用自己的账号")
+    role = diff["role"][1] if "role" in diff else user.role
+    active = diff["active"][1] if "active" in diff else user.active
+    _keep_an_admin(session, user, role=role, active=active)
+
+
+def _update_action(diff: dict[str, list[Any]], active: bool) -> str:
+    if set(diff) == {"active"}:
+        return "user.deactivate" if not active else "user.reactivate"
+    return "user.update"
+
+
 def admin_update_user(
     session: Session,
     user: UserRow,
@@ -267,51 +327,19 @@ def admin_update_user(
     ``{field: [old, new]}`` for what actually changed. A role other than ``department`` drops the
     department; ``department`` needs one from the directory. An admin may not deactivate themself, and
     the last active admin stays an active admin."""
-    role = str(changes.get("role") or user.role)
-    try:
-        Role(role)
-    except ValueError:
-        raise UserError(f"未知角色 {role!r}; 可选: {', '.join(r.value for r in Role)}") from None
-    if "department_id" in changes:
-        department_id = changes["department_id"] or None
-    else:
-        department_id = user.department_id if role == Role.DEPARTMENT.value else None
-    if role == Role.DEPARTMENT.value and not department_id:
-        raise UserError("部门处置人必须指定部门")
-    if role != Role.DEPARTMENT.value and department_id:
-        raise UserError("只有部门处置人（department）可以指定部门")
-    if department_id != user.department_id:
-        check_department(department_id, departments)
-    active = bool(changes["active"]) if changes.get("active") is not None else user.active
-    display_name = changes.get("display_name")
-    display_name = display_name.strip() if isinstance(display_name, str) and display_name.strip() else None
-
-    wanted = {
-        "display_name": display_name if display_name is not None else user.display_name,
-        "role": role,
-        "department_id": department_id,
-        "active": active,
-    }
+    wanted = _wanted(user, changes, departments)
     diff = {k: [getattr(user, k), v] for k, v in wanted.items() if getattr(user, k) != v}
     if not diff:
         return {}
-    if set(diff) - {"display_name"} and not (reason or "").strip():
-        raise UserError("修改角色、部门或停用/启用账号须填写理由（记入审计日志）")
-    if user.id == actor_id and "active" in diff:
-        raise UserConflict("不能停用自己的账号")
-    _keep_an_admin(session, user, role=role, active=active)
+    _check_change(session, user, diff, reason=reason, actor_id=actor_id)
     for key, (_, new) in diff.items():
         setattr(user, key, new)
-    if set(diff) == {"active"}:
-        action = "user.deactivate" if not active else "user.reactivate"
-    else:
-        action = "user.update"
     audit.record(
         session,
         at=now,
         actor=actor,
         channel=channel,
-        action=action,
+        action=_update_action(diff, wanted["active"]),
         object_type="user",
         object_id=str(user.id),
         reason=(reason or "").strip() or None,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from alerting import service
 from alerting.directory import Directory
-from alerting.models import Alert, AlertDeadline, Notification
+from alerting.models import Alert, AlertAssignment, AlertDeadline, Notification
 from tests.alerting.conftest import FIXTURES, T0, incident
 from yuqing.schemas import Severity
 
@@ -66,6 +66,10 @@ def test_a_level_rise_moves_the_explosion_to_the_city_emergency_bureau(fengqiu, 
         moved = [h for h in history if h.action == "reassigned_by_rules"]
         assert len(moved) == 1 and moved[0].details["from"]["department_id"] == "fq-zjj"
         assert moved[0].details["to"]["department_id"] == "xx-yjj"
+        recorded = s.scalars(select(AlertAssignment).where(AlertAssignment.alert_id == alert.id)).all()
+        assert [(r.from_department_id, r.to_department_id, r.kind, r.actor) for r in recorded] == [
+            ("fq-zjj", "xx-yjj", "rules", moved[0].actor)
+        ]
         # clocks: the ones it had keep start and due; the new ones count from the first detection too
         for row in s.scalars(select(AlertDeadline)):
             assert row.start == T0

@@ -12,15 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from factories import act, alerting_worker, login, seed_incident
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import Engine, delete, select, update
 
-from alerting import service
-from alerting.models import Alert
+from alerting import consult, service
+from alerting.models import Alert, AlertAssignment
 from alerting.performance import Period, department_performance, quantile, rate_class, resolve_period
 from api.routes.performance import NAMES_HEADER
 from yuqing.clock import FakeClock
+from yuqing.db.migrate import alembic_config
+from yuqing.db.models import AuditLog
 from yuqing.db.session import Database
 from yuqing.schemas import Incident, Location, Severity
 from yuqing.settings import Settings, load_settings
@@ -438,3 +441,56 @@ def test_merged_alerts_are_left_out(settings: Settings, database: Database, cloc
             session, Period(F.date(), F.date() + timedelta(days=1)), now=clock.now()
         )
     assert report.overall.alerts == 1 and report.overall.total.total == 2
+
+
+def _assignments(database: Database, alert_id: int) -> list[tuple[Any, ...]]:
+    with database.session() as session:
+        rows = session.scalars(
+            select(AlertAssignment).where(AlertAssignment.alert_id == alert_id).order_by(AlertAssignment.id)
+        )
+        return [(r.from_department_id, r.to_department_id, r.kind, r.actor, r.reason, r.at) for r in rows]
+
+
+def test_a_reassignment_chain_is_counted_from_the_assignments_table(
+    settings: Settings, database: Database, clock: FakeClock, seeded: dict[str, int], db_engine: Engine
+) -> None:
+    """安庆 → 淮南 (转派, in ``seeded``) → 值班室 (退回) → 芜湖 (会商 lead): one reassignment away from each
+    of the three; deleting the audit entries changes nothing, and the migration's back-fill from the
+    audit log gives the same rows."""
+    directory = alerting_worker(settings, database, clock).directory
+    pending = seeded["pending"]
+    clock.set(F + 29 * HOUR)
+    with database.transaction() as session:
+        service.reassign(
+            session, alert_id=pending, department_id="ah-wxb", reason="退回值班室：不属本部门",
+            directory=directory, actor="hn-officer", channel="console", now=clock.now(), kind="return",
+        )
+    clock.set(F + 29 * HOUR + HOUR / 2)
+    with database.transaction() as session:
+        consult.consult(
+            session, alert_id=pending, lead_department_id="wh-sthj", assisting=["aq-sthj"], reason="跨市排污",
+            directory=directory, actor="duty", channel="console", now=clock.now(),
+        )
+    rows = _assignments(database, pending)
+    assert [r[:3] for r in rows] == [
+        ("aq-sthj", "hn-sthj", "manual"),
+        ("hn-sthj", "ah-wxb", "return"),
+        ("ah-wxb", "wh-sthj", "consult"),
+    ]
+    period = Period(F.date(), F.date() + timedelta(days=2))
+    with database.session() as session:
+        before = department_performance(session, period, now=clock.now())
+    away = {d.department_id: d.reassigned_away for d in before.departments}
+    assert (away["aq-sthj"], away["hn-sthj"], away["ah-wxb"], away["wh-sthj"]) == (1, 1, 1, 0)
+    assert before.overall.reassigned_away == 3
+
+    # the back-fill: drop the table, migrate again, the rows come back from the audit log
+    config = alembic_config(db_engine)
+    command.downgrade(config, "c1a0000000b2-1")
+    command.upgrade(config, "heads")
+    assert _assignments(database, pending) == rows
+
+    with database.transaction() as session:
+        session.execute(delete(AuditLog).where(AuditLog.action == "reassign"))
+    with database.session() as session:
+        assert department_performance(session, period, now=clock.now()) == before

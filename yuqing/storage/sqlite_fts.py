@@ -515,10 +515,9 @@ _SORT_KEYS: dict[str, Callable[[tuple[Any, ...]], tuple[Any, ...]]] = {
 }
 
 
-def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | None:
-    """The counts of a query without text, filtering on one filter field at most, from the rollup: its
-    whole hours there (whole days if it filters), the time before the first and after the last from
-    ``documents``. None for other queries."""
+def _rollup_filter(query: SearchQuery) -> dict[str, list[str]] | None:
+    """The filter field (at most one) and its values of a query the rollup can answer ({}: none); None
+    when the rollup cannot answer it."""
     if query.post_ids or query.location_codes or query.plan_ids:
         return None
     chosen = {"source_id": query.source_ids, "category": query.categories, "sentiment": query.sentiments,
@@ -526,10 +525,20 @@ def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | Non
     chosen = {by: values for by, values in chosen.items() if values}
     if len(chosen) > 1:
         return None
-    # a post has one value of a field: the posts of different values are apart, their counts add up
-    prefixes = [f"{by}={value}|" for by, values in chosen.items() for value in dict.fromkeys(values)] or [""]
     if chosen and query.histogram == "hour":
         return None  # a filter field's rows count days
+    return chosen
+
+
+def _rollup_counts(conn: sqlite3.Connection, query: SearchQuery) -> Counts | None:
+    """The counts of a query without text, filtering on one filter field at most, from the rollup: its
+    whole hours there (whole days if it filters), the time before the first and after the last from
+    ``documents``. None for other queries."""
+    chosen = _rollup_filter(query)
+    if chosen is None:
+        return None
+    # a post has one value of a field: the posts of different values are apart, their counts add up
+    prefixes = [f"{by}={value}|" for by, values in chosen.items() for value in dict.fromkeys(values)] or [""]
     start = query.start.timestamp() if query.start is not None else None
     end = query.end.timestamp() if query.end is not None else None
     if (start is not None and start < 0) or (end is not None and end < 0):
