@@ -8,6 +8,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY yuqing ./yuqing
 COPY crawlers ./crawlers
 COPY nlp ./nlp
+COPY incidents ./incidents
 COPY alerting ./alerting
 COPY api ./api
 COPY response_playbooks ./response_playbooks

@@ -27,8 +27,8 @@ from alerting.notify.registry import build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import load_config
 from alerting.state import FINAL, Status
+from incidents.models import IncidentRow
 from yuqing import audit
-from yuqing.db.models import IncidentRow
 from yuqing.schemas import Incident, Location, Severity, severity_rank
 from yuqing.settings import Settings
 

@@ -2,8 +2,8 @@
 
 Two open alerts are the same event when their places are related (the same place, or one inside the
 other, at least city level), they name a common specific kind of emergency (爆炸, 火灾, 泄漏 …: the words
-of ``nlp.incidents.EVENT_TYPES`` in the title, keywords and severity words; the generic 事故/救援/疏散
-and a gathering's 聚集 are not enough) and their spans of posts lie within ``nlp.incidents.EVENT_GAP``
+of ``incidents.clustering.EVENT_TYPES`` in the title, keywords and severity words; the generic 事故/救援/疏散
+and a gathering's 聚集 are not enough) and their spans of posts lie within ``incidents.clustering.EVENT_GAP``
 of each other. The
 clustering usually puts such posts in one incident; when it does not (an aftermath post arriving before
 the words that tie it in), the later alert merges into the earliest one here: its clocks stop, the merge
@@ -26,8 +26,8 @@ from alerting.intake import Cause, IntakeContext, raise_level
 from alerting.models import Alert
 from alerting.rules import evaluate
 from alerting.state import OPEN, Status
-from nlp.incidents import EVENT_GAP, EVENT_TYPES, WINDOW, places_related
-from yuqing.db.models import IncidentRow
+from incidents.clustering import EVENT_GAP, EVENT_TYPES, WINDOW, places_related
+from incidents.models import IncidentRow
 from yuqing.schemas import Incident, Location, Severity, severity_rank
 
 SYSTEM = "system:alerting"

@@ -38,9 +38,9 @@ from alerting.intake import Cause, IntakeContext, create_alert
 from alerting.manual import incident_of
 from alerting.models import Alert, AlertDeadline
 from alerting.policy_models import PolicyRow
+from incidents.models import IncidentRow
 from yuqing import audit
 from yuqing.clock import CN_TZ
-from yuqing.db.models import IncidentRow
 from yuqing.domain import DEADLINE_LABELS, POLICY_LEVELS, STATUS_LABELS
 from yuqing.schemas import Location
 

@@ -14,8 +14,8 @@ from alerting.directory import Directory
 from alerting.models import Alert
 from alerting.read_models import MAJOR_LEVELS
 from alerting.state import OPEN
+from incidents.models import IncidentRow
 from nlp.location import Gazetteer
-from yuqing.db.models import IncidentRow
 from yuqing.schemas import severity_rank
 
 REGION_WINDOW = timedelta(days=7)

@@ -32,7 +32,7 @@ STAGES: dict[str, Stage] = {
               "segments once; tags relevance, category, sentiment, emotion, severity, location, heat"),
         Stage("indexer", "yuqing.storage.indexer:run", (Topics.ENRICHED_POSTS,), (),
               "writes enriched posts into the search store (idempotent by post id)"),
-        Stage("incidents", "nlp.incidents_worker:run", (Topics.ENRICHED_POSTS,), (Topics.INCIDENTS,),
+        Stage("incidents", "incidents.stage:run", (Topics.ENRICHED_POSTS,), (Topics.INCIDENTS,),
               "near-duplicate detection and online clustering of posts into ranked incidents"),
         Stage("alerting", "alerting.worker:run", (Topics.INCIDENTS,), (),
               "alert rules, deadlines, departments, escalations and notifications"),

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from alerting import service
 from alerting.models import Alert, AlertDeadline
-from nlp.incidents_worker import _incident_row
+from incidents.models import IncidentRow
+from incidents.stage import _incident_row
 from tests.alerting.conftest import FIXTURES, T0, incident
-from yuqing.db.models import IncidentRow
 from yuqing.schemas import Location, Severity
 
 EXPLOSION = "封丘县产业集聚区一化工厂车间发生爆炸"

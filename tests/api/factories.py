@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from fastapi.testclient import TestClient
 
 from api.auth.users import create_user
+from incidents.models import IncidentPost, IncidentRow
 from yuqing.clock import Clock
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database
 from yuqing.schemas import EnrichedPost, Incident, Location, Sentiment, Severity, Tags, post_id_for
 from yuqing.settings import Settings

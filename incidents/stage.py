@@ -1,7 +1,7 @@
 """The incidents stage: posts.enriched → incidents.
 
-Files every relevant post into an incident (``nlp.incidents``), writes the incident (``IncidentRow``),
-its membership (``IncidentPost``) and the post's clustering record (``nlp.incident_state``), then sends
+Files every relevant post into an incident (``incidents.clustering``), writes the incident (``IncidentRow``),
+its membership (``IncidentPost``) and the post's clustering record (``incidents.state``), then sends
 the incident (key = incident id). The incident is sent again, with a version one higher, each time it
 changes; a re-delivered post changes nothing and re-sends the same version, so a crash between the
 database write and the send loses nothing. Irrelevant posts are skipped, and so are posts of incidents
@@ -34,12 +34,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from incidents.clustering import Change, IncidentTracker, Member, StoredIncident, reply_of
+from incidents.models import IncidentPost, IncidentRow
+from incidents.state import IncidentMemberState
 from nlp.dedup import Signature
-from nlp.incident_state import IncidentMemberState
-from nlp.incidents import Change, IncidentTracker, Member, StoredIncident, reply_of
 from yuqing.bus import Bus, Message, open_bus
 from yuqing.clock import Clock
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database, open_database
 from yuqing.schemas import EnrichedPost, Incident, Location, MessageReply, Severity, SeverityLevel
 from yuqing.settings import Settings
