@@ -9,6 +9,7 @@ COPY yuqing ./yuqing
 COPY crawlers ./crawlers
 COPY nlp ./nlp
 COPY incidents ./incidents
+COPY indexer ./indexer
 COPY alerting ./alerting
 COPY api ./api
 COPY response_playbooks ./response_playbooks

@@ -30,7 +30,7 @@ STAGES: dict[str, Stage] = {
               "runs every source on its interval; emits new and updated posts"),
         Stage("nlp", "nlp.worker:run", (Topics.RAW_POSTS,), (Topics.ENRICHED_POSTS,),
               "segments once; tags relevance, category, sentiment, emotion, severity, location, heat"),
-        Stage("indexer", "yuqing.storage.indexer:run", (Topics.ENRICHED_POSTS,), (),
+        Stage("indexer", "indexer.stage:run", (Topics.ENRICHED_POSTS,), (),
               "writes enriched posts into the search store (idempotent by post id)"),
         Stage("incidents", "incidents.stage:run", (Topics.ENRICHED_POSTS,), (Topics.INCIDENTS,),
               "near-duplicate detection and online clustering of posts into ranked incidents"),
