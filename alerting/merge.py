@@ -27,8 +27,9 @@ from alerting.models import Alert
 from alerting.rules import evaluate
 from alerting.state import OPEN, Status
 from incidents.clustering import EVENT_GAP, EVENT_TYPES, WINDOW, places_related
+from incidents.mapping import incident_from_row
 from incidents.models import IncidentRow
-from yuqing.schemas import Incident, Location, Severity, severity_rank
+from yuqing.schemas import Incident, severity_rank
 
 SYSTEM = "system:alerting"
 # Kinds too broad to tell one event: the generic 事故/救援/疏散 words, and 聚集/群体性 (two gatherings in one
@@ -97,32 +98,13 @@ def _sign_of_alert(alert: Alert, row: IncidentRow | None) -> EventSign:
     )
 
 
-def incident_of_row(row: IncidentRow) -> Incident:
-    return Incident(
-        id=row.id,
-        title=row.title,
-        keywords=list(row.keywords or []),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        locations=[Location.model_validate(loc) for loc in row.locations or []],
-        category=row.category,
-        department_type=row.department_type,
-        severity=Severity(level=row.severity, triggers=list(row.severity_triggers or [])),  # type: ignore[arg-type]
-        post_count=row.post_count,
-        source_count=row.source_count,
-        heat=row.heat,
-        kind=row.kind,
-        version=row.version,
-    )
-
-
 def _raise_survivor(
     session: Session, survivor: Alert, level: str, ctx: IntakeContext, now: datetime, why: str
 ) -> None:
     row = session.get(IncidentRow, survivor.incident_id)
     raise_level(
         session, survivor, level, (MERGE_RULE,), ctx, now, Cause(actor=SYSTEM, reason=why),
-        incident=incident_of_row(row) if row is not None else None,
+        incident=incident_from_row(row) if row is not None else None,
     )
 
 

@@ -42,6 +42,11 @@ class IncidentRow(Base):
     reply: Mapped[dict[str, Any] | None] = mapped_column(
         JSONType, default=None, doc="a 留言 incident: the official reply its board shows (MessageReply)"
     )
+    fear_share: Mapped[float] = mapped_column(Float, default=0.0)
+    post_ids: Mapped[list[str]] = mapped_column(JSONType, default=list, doc="latest posts (bounded)")
+    source_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    notes: Mapped[list[str]] = mapped_column(JSONType, default=list, doc="problems of its input")
+    plan_ids: Mapped[list[int]] = mapped_column(JSONType, default=list, doc="监测方案 its posts match")
 
 
 class IncidentPost(Base):

@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from alerting import read_models
+from incidents.mapping import IncidentOut
 from incidents.models import IncidentPost, IncidentRow
 from yuqing.schemas import SEVERITY_ORDER
 
@@ -32,29 +33,6 @@ class Scoped(Protocol):
 
     @property
     def department_scope(self) -> str | None: ...
-
-
-class IncidentOut(BaseModel):
-    id: str
-    title: str
-    keywords: list[str]
-    first_seen: datetime
-    last_seen: datetime
-    category: str | None
-    severity: str | None
-    severity_triggers: list[str]
-    locations: list[dict[str, Any]]
-    post_count: int
-    source_count: int
-    heat: float
-    burst: float
-    negative_share: float
-    kind: str
-    merged_into: str | None
-
-    @classmethod
-    def of(cls, row: IncidentRow) -> IncidentOut:
-        return cls.model_validate({k: getattr(row, k) for k in cls.model_fields})
 
 
 class IncidentSummary(IncidentOut):

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from alerting import service
 from alerting.models import Alert, AlertDeadline
+from incidents.mapping import row_values
 from incidents.models import IncidentRow
-from incidents.stage import _incident_row
 from tests.alerting.conftest import FIXTURES, T0, incident
 from yuqing.schemas import Location, Severity
 
@@ -42,7 +42,7 @@ def ingest(worker, db, inc):
     """As the pipeline does it: the incidents stage writes the incident, then alerting reads it."""
     with db.transaction() as s:
         row = s.get(IncidentRow, inc.id)
-        values = _incident_row(inc, inc.last_seen)
+        values = row_values(inc, inc.last_seen)
         if row is None:
             s.add(IncidentRow(**values))
         else:
