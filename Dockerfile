@@ -8,6 +8,8 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY yuqing ./yuqing
 COPY crawlers ./crawlers
 COPY nlp ./nlp
+COPY incidents ./incidents
+COPY indexer ./indexer
 COPY alerting ./alerting
 COPY api ./api
 COPY response_playbooks ./response_playbooks

@@ -27,9 +27,10 @@ from alerting.notify.registry import build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import load_config
 from alerting.state import FINAL, Status
+from incidents.mapping import incident_from_row
+from incidents.models import IncidentRow
 from yuqing import audit
-from yuqing.db.models import IncidentRow
-from yuqing.schemas import Incident, Location, Severity, severity_rank
+from yuqing.schemas import severity_rank
 from yuqing.settings import Settings
 
 MANUAL_RULE = "manual"
@@ -37,29 +38,6 @@ MANUAL_RULE = "manual"
 
 class ManualAlertRefused(ValueError):
     """The request cannot be carried out; the message says why (in Chinese, for the console)."""
-
-
-def incident_of(row: IncidentRow) -> Incident:
-    """The stored incident as the intake takes it."""
-    return Incident(
-        id=row.id,
-        title=row.title,
-        keywords=list(row.keywords or []),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        locations=[Location.model_validate(loc) for loc in row.locations or []],
-        category=row.category,
-        department_type=row.department_type,
-        severity=Severity(level=row.severity, triggers=list(row.severity_triggers or [])),  # type: ignore[arg-type]
-        post_count=row.post_count,
-        source_count=row.source_count,
-        heat=row.heat,
-        burst=row.burst,
-        negative_share=row.negative_share,
-        anger_share=row.anger_share,
-        kind=row.kind,
-        version=row.version,
-    )
 
 
 def intake_context(session: Session, settings: Settings) -> IntakeContext:
@@ -99,13 +77,13 @@ def open_or_raise(
     cause = Cause(actor=actor, channel=channel, reason=f"人工研判：{reason}")
     alert = locked_alert(session, row.id)
     if alert is None:
-        created = create_alert(session, incident_of(row), level, (MANUAL_RULE,), ctx, now, cause)
+        created = create_alert(session, incident_from_row(row), level, (MANUAL_RULE,), ctx, now, cause)
         return IntakeResult("created", created.id)
     if alert.status in FINAL:
         raise ManualAlertRefused(f"预警 #{alert.id} 已{'合并' if alert.status == Status.MERGED else '关闭'}")
     if severity_rank(level) <= severity_rank(alert.level):
         raise ManualAlertRefused(f"预警 #{alert.id} 已是{alert.level}，只能上调级别")
-    raise_level(session, alert, level, (MANUAL_RULE,), ctx, now, cause, incident=incident_of(row))
+    raise_level(session, alert, level, (MANUAL_RULE,), ctx, now, cause, incident=incident_from_row(row))
     return IntakeResult("raised", alert.id)
 
 

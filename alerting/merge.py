@@ -3,10 +3,10 @@
 Two open alerts are the same event when their places are related (the same place, or one inside the
 other: at least one city when both name the same event word, one county when their words only share a
 kind), they name a common specific kind of emergency (爆炸, 火灾, 泄漏 …: the words of
-``nlp.incidents.EVENT_TYPES`` in the title, keywords and severity words; the generic 事故/救援/疏散 and a
-gathering's 聚集 are not enough) and their spans of posts lie within ``nlp.incidents.EVENT_GAP``
-of each other. The
-clustering usually puts such posts in one incident; when it does not (an aftermath post arriving before
+``incidents.clustering.EVENT_TYPES`` in the title, keywords and severity words; the generic
+事故/救援/疏散 and a gathering's 聚集 are not enough) and their spans of posts lie within
+``incidents.clustering.EVENT_GAP`` of each other. The clustering usually puts such posts in one
+incident; when it does not (an aftermath post arriving before
 the words that tie it in), the later alert merges into the earliest one here: its clocks stop, the merge
 is in both alerts' audit logs with the reason, the merged incident is marked ``merged_into`` (so lists
 show the event once), and the surviving alert takes the higher of the two levels. A merged alert's
@@ -27,9 +27,10 @@ from alerting.intake import Cause, IntakeContext, raise_level
 from alerting.models import Alert
 from alerting.rules import evaluate
 from alerting.state import OPEN, Status
-from nlp.incidents import EVENT_GAP, EVENT_TYPES, WINDOW, places_related
-from yuqing.db.models import IncidentRow
-from yuqing.schemas import Incident, Location, Severity, severity_rank
+from incidents.clustering import EVENT_GAP, EVENT_TYPES, WINDOW, places_related
+from incidents.mapping import incident_from_row
+from incidents.models import IncidentRow
+from yuqing.schemas import Incident, severity_rank
 
 SYSTEM = "system:alerting"
 # Kinds too broad to tell one event: the generic 事故/救援/疏散 words, and 聚集/群体性 (two gatherings in one
@@ -105,32 +106,13 @@ def _sign_of_alert(alert: Alert, row: IncidentRow | None) -> EventSign:
     )
 
 
-def incident_of_row(row: IncidentRow) -> Incident:
-    return Incident(
-        id=row.id,
-        title=row.title,
-        keywords=list(row.keywords or []),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        locations=[Location.model_validate(loc) for loc in row.locations or []],
-        category=row.category,
-        department_type=row.department_type,
-        severity=Severity(level=row.severity, triggers=list(row.severity_triggers or [])),  # type: ignore[arg-type]
-        post_count=row.post_count,
-        source_count=row.source_count,
-        heat=row.heat,
-        kind=row.kind,
-        version=row.version,
-    )
-
-
 def _raise_survivor(
     session: Session, survivor: Alert, level: str, ctx: IntakeContext, now: datetime, why: str
 ) -> None:
     row = session.get(IncidentRow, survivor.incident_id)
     raise_level(
         session, survivor, level, (MERGE_RULE,), ctx, now, Cause(actor=SYSTEM, reason=why),
-        incident=incident_of_row(row) if row is not None else None,
+        incident=incident_from_row(row) if row is not None else None,
     )
 
 

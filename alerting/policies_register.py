@@ -35,14 +35,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting.intake import Cause, IntakeContext, create_alert
-from alerting.manual import incident_of
 from alerting.models import Alert, AlertDeadline
 from alerting.policy_models import PolicyRow
+from incidents.mapping import row_from_incident
 from yuqing import audit
 from yuqing.clock import CN_TZ
-from yuqing.db.models import IncidentRow
 from yuqing.domain import DEADLINE_LABELS, POLICY_LEVELS, STATUS_LABELS
-from yuqing.schemas import Location
+from yuqing.schemas import Incident, Location
 
 REGISTER_RULE = "policy_register"  # the alert's matched rule: opened by the register, not by a rule
 CASE_LEVEL = "一般"  # a policy case has no emergency level of its own; a duty officer may raise it
@@ -214,7 +213,7 @@ def _open_case(
         why = "本地政策文件，须 3 个工作日内发布解读"
     region = row.region_code or ctx.directory.config.home_region or ""
     place = ctx.directory.config.regions.get(region) or region
-    incident = IncidentRow(
+    incident = Incident(
         id=f"policy-{row.url_key[:24]}",
         title=row.title,
         keywords=[w for w in (entry.issuer, DEADLINE_LABELS[kind]) if w],
@@ -222,21 +221,17 @@ def _open_case(
         last_seen=row.clock_start,
         category=entry.category,
         department_type=department_type,
-        severity=None,
-        severity_triggers=[],
-        locations=[Location(name=place, code=region).model_dump()],
-        location_code=region,
+        locations=[Location(name=place, code=region)],
         post_count=1 if entry.source_id else 0,
         source_count=1 if entry.source_id else 0,
         kind=incident_kind,
         version=1,
-        updated_at=now,
     )
-    session.add(incident)
+    session.add(row_from_incident(incident, now))
     session.flush()
     origin = f"来源 {entry.source_id}" if entry.source_id else "人工登记"
     cause = Cause(actor=actor, channel=channel, reason=f"政策文件登记（{origin}）：{why}；{row.url}")
-    return create_alert(session, incident_of(incident), CASE_LEVEL, (REGISTER_RULE,), ctx, now, cause)
+    return create_alert(session, incident, CASE_LEVEL, (REGISTER_RULE,), ctx, now, cause)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, Subquery, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from alerting.models import Alert, AlertAssist, AlertDeadline, Notification, Supervision
@@ -352,6 +352,49 @@ def deadlines_by_alert(
         ):
             out.setdefault(d.alert_id, []).append(DeadlineRead.of(d, now))
     return out
+
+
+# What the incident reads (incidents.read) need of the alerts: an incident's alerts, by query or id.
+
+
+def current_alerts() -> Subquery:
+    """Each incident's alerts that are not merged into another (incident_id, id, level, status,
+    department_id), for joining incidents with their alert."""
+    return (
+        select(Alert.incident_id, Alert.id, Alert.level, Alert.status, Alert.department_id)
+        .where(Alert.merged_into_id.is_(None))
+        .subquery("a")
+    )
+
+
+def alert_ids_of_incident(session: Session, incident_id: str) -> list[int]:
+    """Every alert of the incident (merged ones too), oldest first."""
+    return list(session.scalars(select(Alert.id).where(Alert.incident_id == incident_id).order_by(Alert.id)))
+
+
+def current_alert_of_incident(session: Session, incident_id: str) -> int | None:
+    """The incident's alert that has not been merged into another, if any."""
+    return session.scalar(
+        select(Alert.id)
+        .where(Alert.incident_id == incident_id, Alert.merged_into_id.is_(None))
+        .order_by(Alert.id)
+        .limit(1)
+    )
+
+
+def incident_has_alert_of(session: Session, incident_id: str, department_id: str) -> bool:
+    """Whether one of the incident's alerts is the department's."""
+    found = session.scalar(
+        select(Alert.id)
+        .where(Alert.incident_id == incident_id, Alert.department_id == department_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def alerts_merged_into(session: Session, alert_id: int) -> list[int]:
+    """The alerts merged into this one."""
+    return list(session.scalars(select(Alert.id).where(Alert.merged_into_id == alert_id)))
 
 
 def notification_event_ids(

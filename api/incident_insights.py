@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from api.overview import place_name
 from api.schemas import PostOut
-from nlp.incidents import STOPWORDS
+from incidents.clustering import STOPWORDS
 
 MAX_KEYWORDS = 30
 MAX_PLACES = 12

@@ -4,18 +4,14 @@ incidents."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from alerting import service
-from alerting.models import Alert
+from alerting import read_models, service
 from api.deps import AppState, Principal
-from api.effect_review import EffectReview, review
 from api.incident_insights import (
     KeywordCount,
     PlaceCount,
@@ -26,36 +22,15 @@ from api.incident_insights import (
 )
 from api.problems import ProblemError
 from api.schemas import PostOut
-from yuqing.db.models import IncidentPost, IncidentRow
+from incidents import read
+from incidents.effect_review import EffectReview, review
+from incidents.models import IncidentRow
+from incidents.read import IncidentOut
 from yuqing.storage import StoreError
 
 MAX_TIMELINE = 200  # posts shown on the page (the latest)
 MAX_EFFECT_POSTS = 2000  # posts read for the charts and the effect review
-MAX_RELATED = 8
 SHORT_SPAN = timedelta(hours=6)
-
-
-class IncidentOut(BaseModel):
-    id: str
-    title: str
-    keywords: list[str]
-    first_seen: datetime
-    last_seen: datetime
-    category: str | None
-    severity: str | None
-    severity_triggers: list[str]
-    locations: list[dict[str, Any]]
-    post_count: int
-    source_count: int
-    heat: float
-    burst: float
-    negative_share: float
-    kind: str
-    merged_into: str | None
-
-    @classmethod
-    def of(cls, row: IncidentRow) -> IncidentOut:
-        return cls.model_validate({k: getattr(row, k) for k in cls.model_fields})
 
 
 class SeriesPoint(BaseModel):
@@ -83,22 +58,14 @@ class IncidentDetail(BaseModel):
 
 
 def _alerts_for(session: Session, incident_id: str, now: datetime) -> list[service.AlertDetail]:
-    ids = session.scalars(select(Alert.id).where(Alert.incident_id == incident_id).order_by(Alert.id)).all()
+    ids = read_models.alert_ids_of_incident(session, incident_id)
     return [service.get_alert(session, alert_id=i, now=now) for i in ids]
 
 
 def visible_incident(session: Session, incident_id: str, principal: Principal) -> IncidentRow:
-    row = session.get(IncidentRow, incident_id)
-    missing = ProblemError(404, "not-found", f"没有编号为 {incident_id} 的事件")
+    row = read.visible_row(session, incident_id, principal)
     if row is None:
-        raise missing
-    scope = principal.department_scope
-    if scope is not None:
-        owned = session.scalar(
-            select(Alert.id).where(Alert.incident_id == incident_id, Alert.department_id == scope).limit(1)
-        )
-        if owned is None:
-            raise missing
+        raise ProblemError(404, "not-found", f"没有编号为 {incident_id} 的事件")
     return row
 
 
@@ -108,12 +75,7 @@ def _posts_of(docs: list[dict[str, Any]]) -> list[PostOut]:
 
 def _timeline_docs(state: AppState, session: Session, incident_id: str) -> list[dict[str, Any]]:
     """The stored posts of the incident (the latest ``MAX_EFFECT_POSTS`` to join it)."""
-    post_ids = session.scalars(
-        select(IncidentPost.post_id)
-        .where(IncidentPost.incident_id == incident_id)
-        .order_by(IncidentPost.added_at.desc())
-        .limit(MAX_EFFECT_POSTS)
-    ).all()
+    post_ids = read.latest_post_ids(session, incident_id, MAX_EFFECT_POSTS)
     if not post_ids:
         return []
     try:
@@ -153,49 +115,18 @@ def post_series(posts: list[PostOut]) -> list[SeriesPoint]:
     return [buckets[k] for k in sorted(buckets)]
 
 
-def _similar(session: Session, row: IncidentRow) -> list[IncidentOut]:
-    """Other incidents of the same category in the same place, or sharing keywords; hottest first."""
-    conditions = []
-    if row.category and row.location_code:
-        conditions.append(
-            (IncidentRow.category == row.category)
-            & IncidentRow.location_code.startswith(row.location_code[:4])
-        )
-    candidates = session.scalars(
-        select(IncidentRow)
-        .where(
-            IncidentRow.id != row.id,
-            IncidentRow.merged_into.is_(None),
-            or_(*conditions) if conditions else IncidentRow.category == row.category,
-        )
-        .order_by(IncidentRow.heat.desc())
-        .limit(50)
-    ).all()
-    words = set(row.keywords or [])
-    scored = defaultdict(list)
-    for other in candidates:
-        scored[len(words & set(other.keywords or []))].append(other)
-    ordered = [o for n in sorted(scored, reverse=True) for o in scored[n]]
-    return [IncidentOut.of(o) for o in ordered[:MAX_RELATED]]
-
-
 def incident_detail(state: AppState, session: Session, row: IncidentRow, *, now: datetime) -> IncidentDetail:
     alerts = _alerts_for(session, row.id, now)
     current = next((a for a in alerts if a.merged_into_id is None), alerts[0] if alerts else None)
     merged_alerts: list[service.AlertRead] = []
     if current is not None:
-        merged_ids = session.scalars(select(Alert.id).where(Alert.merged_into_id == current.id)).all()
+        merged_ids = read_models.alerts_merged_into(session, current.id)
         merged_alerts = [service.get_alert(session, alert_id=i, now=now) for i in merged_ids]
     try:
         docs, posts_error = _timeline_docs(state, session, row.id), None
     except ProblemError as exc:  # the store is down: the incident and its alert are still worth showing
         docs, posts_error = [], exc.detail
     posts = _posts_of(docs)
-    merged_rows = session.scalars(
-        select(IncidentRow).where(
-            or_(IncidentRow.merged_into == row.id, IncidentRow.id == (row.merged_into or ""))
-        )
-    ).all()
     return IncidentDetail(
         incident=IncidentOut.of(row),
         posts_error=posts_error,
@@ -208,8 +139,8 @@ def incident_detail(state: AppState, session: Session, row: IncidentRow, *, now:
             if current is not None and not posts_error
             else None
         ),
-        similar=_similar(session, row),
-        merged=[IncidentOut.of(m) for m in merged_rows],
+        similar=read.similar_incidents(session, row),
+        merged=read.merged_incidents(session, row),
         sources=source_split(posts),
         keywords=top_keywords(docs),
         places=place_counts(posts, row.locations or []),

@@ -13,8 +13,8 @@ from alerting import service
 from alerting.directory import Directory
 from alerting.read_models import MAJOR_LEVELS, incident_kinds, open_alerts_by_region
 from alerting.state import OPEN
+from incidents.models import IncidentRow
 from nlp.location import Gazetteer
-from yuqing.db.models import IncidentRow
 from yuqing.schemas import severity_rank
 
 REGION_WINDOW = timedelta(days=7)

@@ -48,9 +48,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.corpus import SHARED  # noqa: E402
 from bench.corpus import texts as corpus_texts  # noqa: E402
+from incidents.clustering import IncidentTracker  # noqa: E402
+from incidents.stage import IncidentsWorker  # noqa: E402
 from nlp.enrich import Enricher  # noqa: E402
-from nlp.incidents import IncidentTracker  # noqa: E402
-from nlp.incidents_worker import IncidentsWorker  # noqa: E402
 from nlp.location import Gazetteer  # noqa: E402
 from nlp.tokenize import clean_text, segment  # noqa: E402
 from nlp.worker import EnrichWorker  # noqa: E402

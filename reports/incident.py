@@ -15,14 +15,15 @@ from sqlalchemy.orm import Session
 from alerting import service
 from alerting.models import Alert
 from alerting.read_models import AuditEntryRead, DeadlineRead
-from api.effect_review import EffectReview, review
-from api.incident_view import IncidentOut, SeriesPoint
+from api.incident_view import SeriesPoint
 from api.schemas import PostOut
+from incidents.effect_review import EffectReview, review
+from incidents.models import IncidentPost, IncidentRow
+from incidents.read import IncidentOut
 from reports.models import IncidentReview
 from reports.rule_titles import rule_ground, rule_titles
 from reports.text import cn_datetime, cn_duration, pct
 from yuqing.clock import CN_TZ
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, RELEASE_KINDS, SPEAKER_ROLES, STATUS_LABELS
 from yuqing.storage import SearchStore, StoreError
 

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from alerting.models import Alert
 from alerting.performance import EARLIEST, LATEST, PerformanceReport, Period, department_performance
 from api.overview import place_name
+from incidents.models import IncidentRow
 from reports import charts
 from reports.document import Document, Heading, Image, Para, Table
 from reports.models import GeneratedReport
 from reports.render import render
 from reports.text import cn_datetime, pct
 from yuqing.clock import CN_TZ
-from yuqing.db.models import IncidentRow
 from yuqing.domain import DEADLINE_LABELS, REPORT_KINDS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER
 

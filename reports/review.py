@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from incidents.models import IncidentRow
 from reports.incident import IncidentNotFound
 from reports.models import IncidentReview
 from yuqing import audit
-from yuqing.db.models import IncidentRow
 
 MAX_CHARS = 5000
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import jieba
 
 from api.schemas import PostOut
-from nlp.incidents import Member
+from incidents.clustering import Member
 from yuqing.clock import CN_TZ
 from yuqing.schemas import EnrichedPost
 from yuqing.storage import SearchQuery, open_store

@@ -11,11 +11,11 @@ from pathlib import Path
 import jieba
 import pytest
 
+from indexer.stage import IndexerWorker
 from yuqing.bus import Bus, Message, open_bus
 from yuqing.clock import CN_TZ
 from yuqing.schemas import DeadLetter, EnrichedPost
 from yuqing.storage import SearchQuery
-from yuqing.storage.indexer import IndexerWorker
 from yuqing.storage.sqlite_fts import SqliteFtsStore
 from yuqing.topology import Topics
 from yuqing.worker import Outcome, Output, RetryableError, Worker

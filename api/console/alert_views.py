@@ -26,8 +26,8 @@ from api.ids import AlertId
 from api.incident_view import incident_detail
 from api.live import alerts_version
 from api.problems import ProblemError
+from incidents.models import IncidentRow
 from reports.incident import read_review
-from yuqing.db.models import IncidentRow
 from yuqing.domain import ACTION_LABELS, INCIDENT_KIND_LABELS, STATUS_LABELS
 from yuqing.schemas import SEVERITY_ORDER, severity_rank
 

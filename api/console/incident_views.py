@@ -7,33 +7,21 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from alerting.models import Alert
 from api.console.alert_views import alert_page_response, incident_context, manual_levels
 from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
-from api.incident_list import IncidentSort, list_incidents
 from api.incident_view import visible_incident
 from api.overview import place_name
+from incidents.models import IncidentRow
+from incidents.read import IncidentSort, current_alert_id, list_incidents
 from nlp.training.taxonomy import CATEGORIES
-from yuqing.db.models import IncidentRow
 from yuqing.schemas import SEVERITY_ORDER
 
 router = APIRouter(include_in_schema=False)
-
-
-def current_alert_id(session: Session, incident_id: str) -> int | None:
-    """The incident's alert that has not been merged into another, if any."""
-    return session.scalar(
-        select(Alert.id)
-        .where(Alert.incident_id == incident_id, Alert.merged_into_id.is_(None))
-        .order_by(Alert.id)
-        .limit(1)
-    )
 
 
 @router.get("/incidents")

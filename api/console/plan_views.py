@@ -15,6 +15,7 @@ from api.deps import DB, Now, Principal, State, console_user
 from api.problems import ProblemError
 from api.routes.plans import PlanId, start_backfill
 from api.schemas import PostOut
+from incidents.models import IncidentPost, IncidentRow
 from nlp.plans.models import PlanRow
 from nlp.plans.service import (
     PlanError,
@@ -27,7 +28,6 @@ from nlp.plans.service import (
     set_paused,
     update_plan,
 )
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.storage import SearchQuery, StoreError
 
 router = APIRouter(include_in_schema=False)

@@ -11,7 +11,7 @@ import yaml
 from alerting import outbox, state
 from alerting.clocks import DEADLINE_KINDS, Policies
 from api.console import render
-from api.effect_review import RESPONSE_KINDS
+from incidents.effect_review import RESPONSE_KINDS
 from yuqing import domain
 from yuqing.schemas import Incident
 

@@ -23,8 +23,8 @@ from alerting.policies_register import (
     register_policy,
 )
 from alerting.policy_models import PolicyRow
+from incidents.models import IncidentRow
 from yuqing.clock import CN_TZ
-from yuqing.db.models import IncidentRow
 from yuqing.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

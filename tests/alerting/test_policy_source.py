@@ -126,7 +126,7 @@ def test_a_policy_page_without_a_usable_address_is_dead_lettered_with_the_reason
 
 
 def test_the_incidents_stage_leaves_policy_pages_out_of_opinion_incidents(db, bus: Bus) -> None:
-    from nlp.incidents_worker import IncidentsWorker
+    from incidents.stage import IncidentsWorker
     from yuqing.schemas import Location, Tags
 
     clock = FakeClock(utcnow())

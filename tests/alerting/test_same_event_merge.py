@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from alerting import service
 from alerting.models import Alert, AlertDeadline
-from nlp.incidents_worker import _incident_row
+from incidents.mapping import row_values
+from incidents.models import IncidentRow
 from tests.alerting.conftest import FIXTURES, T0, incident
-from yuqing.db.models import IncidentRow
 from yuqing.schemas import Location, Severity
 
 EXPLOSION = "封丘县产业集聚区一化工厂车间发生爆炸"
@@ -42,7 +42,7 @@ def ingest(worker, db, inc):
     """As the pipeline does it: the incidents stage writes the incident, then alerting reads it."""
     with db.transaction() as s:
         row = s.get(IncidentRow, inc.id)
-        values = _incident_row(inc, inc.last_seen)
+        values = row_values(inc, inc.last_seen)
         if row is None:
             s.add(IncidentRow(**values))
         else:

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 from fastapi.testclient import TestClient
 
 from api.auth.users import create_user
+from incidents.mapping import row_from_incident
+from incidents.models import IncidentPost
 from yuqing.clock import Clock
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database
 from yuqing.schemas import EnrichedPost, Incident, Location, Sentiment, Severity, Tags, post_id_for
 from yuqing.settings import Settings
@@ -129,24 +130,7 @@ def seed_incident(
         post_ids=list(post_ids),
     )
     with db.transaction() as session:
-        session.add(
-            IncidentRow(
-                id=incident.id,
-                title=title,
-                keywords=incident.keywords,
-                first_seen=first_seen,
-                last_seen=first_seen,
-                category=category,
-                severity=level,
-                severity_triggers=["群众聚集"],
-                locations=[location.model_dump()],
-                location_code=place[1],
-                post_count=len(post_ids),
-                source_count=1,
-                heat=40.0,
-                updated_at=first_seen,
-            )
-        )
+        session.add(row_from_incident(incident, first_seen))
         session.flush()
         for post_id in post_ids:
             session.add(IncidentPost(incident_id=incident.id, post_id=post_id, added_at=first_seen))

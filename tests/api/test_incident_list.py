@@ -8,8 +8,8 @@ import pytest
 from factories import login
 from fastapi.testclient import TestClient
 
+from incidents.models import IncidentRow
 from yuqing.clock import FakeClock
-from yuqing.db.models import IncidentRow
 from yuqing.db.session import Database
 
 

@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from alerting.models import Notification
+from incidents.models import IncidentRow
 from yuqing.clock import FakeClock
-from yuqing.db.models import AuditLog, IncidentRow
+from yuqing.db.models import AuditLog
 from yuqing.db.session import Database
 
 

@@ -129,10 +129,10 @@ def test_an_incident_without_alert_or_posts_still_gets_a_report(
     database: Database, clock: FakeClock, alerts: dict[str, int], tmp_path: Path
 ) -> None:
     """inc-hf has no posts; an incident without an alert, and a search store that is down, say so."""
+    from incidents.models import IncidentPost, IncidentRow
     from reports.incident import gather
     from reports.incident_doc import build
     from reports.render import to_html
-    from yuqing.db.models import IncidentPost, IncidentRow
     from yuqing.storage import StoreError
 
     class DownStore:

@@ -222,8 +222,8 @@ def test_duty_officer_finds_hot_incidents_from_the_navigation(page: Any, console
 
 
 def test_duty_officer_makes_an_alert_of_a_quiet_incident(page: Any, console: Console) -> None:
+    from incidents.models import IncidentRow
     from yuqing.clock import SystemClock
-    from yuqing.db.models import IncidentRow
 
     now = SystemClock().now()
     with console.db.transaction() as session:

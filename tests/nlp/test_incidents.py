@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from nlp.heat import incident_heat
-from nlp.incident_state import IncidentMemberState
-from nlp.incidents import (
+from incidents.clustering import (
     MAX_LOCATIONS,
     MAX_POST_IDS,
     MAX_SOURCE_IDS,
@@ -27,12 +25,14 @@ from nlp.incidents import (
     Member,
     places_related,
 )
-from nlp.incidents_worker import IncidentsWorker
+from incidents.models import IncidentPost, IncidentRow
+from incidents.stage import IncidentsWorker
+from incidents.state import IncidentMemberState
+from nlp.heat import incident_heat
 from nlp.location import Gazetteer, is_ancestor
 from nlp.tokenize import clean_text, segment
 from yuqing.bus.base import Message
 from yuqing.clock import FakeClock
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database
 from yuqing.schemas import Counts, EnrichedPost, Incident, Location, Severity, Tags, severity_rank
 from yuqing.topology import Topics

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import Engine, select
 from test_incidents import STORIES, T0, enriched, message  # tests/nlp is on the path, as for factories
 
-from nlp.incident_state import IncidentMemberState
-from nlp.incidents import IncidentTracker
-from nlp.incidents_worker import IncidentsWorker
+from incidents.clustering import IncidentTracker
+from incidents.models import IncidentPost, IncidentRow
+from incidents.stage import IncidentsWorker
+from incidents.state import IncidentMemberState
 from yuqing.bus.base import Message
 from yuqing.clock import FakeClock
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database
 from yuqing.schemas import Counts, EnrichedPost, Incident
 from yuqing.topology import Topics

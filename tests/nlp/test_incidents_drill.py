@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from incidents.clustering import IncidentTracker, Member
 from nlp.enrich import Enricher
-from nlp.incidents import IncidentTracker, Member
 from yuqing.schemas import Counts, RawPost, post_id_for
 from yuqing.settings import PROJECT_ROOT
 

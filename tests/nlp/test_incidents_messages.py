@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 from test_incidents import T0, message, worker  # tests/nlp is on the path
 
-from nlp.incidents import IncidentTracker
-from nlp.incidents_worker import UnmatchedReply
+from incidents.clustering import IncidentTracker
+from incidents.models import IncidentRow
+from incidents.stage import UnmatchedReply
 from nlp.tokenize import clean_text, segment
-from yuqing.db.models import IncidentRow
 from yuqing.schemas import EnrichedPost, Location, OfficialReply, Tags
 
 TEXT = (

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from incidents.stage import IncidentsWorker
 from nlp.enrich import Enricher
-from nlp.incidents_worker import IncidentsWorker
 from nlp.location import Gazetteer
 from nlp.tokenize import clean_text
 from nlp.worker import EnrichWorker
@@ -166,8 +166,9 @@ def test_pipeline_on_the_sqlite_bus(bus: Bus, db_engine: Engine, enricher: Enric
 
 
 def test_stages_run_from_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``nlp.worker:run`` and ``nlp.incidents_worker:run`` as the topology starts them."""
-    from nlp import incidents_worker, worker
+    """``nlp.worker:run`` and ``incidents.stage:run`` as the topology starts them."""
+    from incidents import stage as incidents_worker
+    from nlp import worker
 
     monkeypatch.setattr(
         worker.Enricher,
@@ -210,8 +211,8 @@ def test_stages_run_from_settings(settings: Settings, monkeypatch: pytest.Monkey
 def test_stories_with_the_shipped_model() -> None:
     """The same posts through the real tagger: the three stories stay three incidents with their places,
     and whatever the model calls irrelevant opens nothing."""
+    from incidents.clustering import IncidentTracker
     from nlp.classify import Tagger
-    from nlp.incidents import IncidentTracker
     from nlp.training.modelfile import ModelFileError
 
     try:

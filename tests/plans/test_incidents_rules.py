@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from alerting.rules import evaluate, parse_config
-from nlp.incidents import IncidentTracker
+from incidents.clustering import IncidentTracker
 from nlp.tokenize import segment
 from yuqing.schemas import EnrichedPost, Incident, Location, Tags
 

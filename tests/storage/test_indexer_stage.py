@@ -11,13 +11,13 @@ from pathlib import Path
 import jieba
 import pytest
 
+from indexer.stage import IndexerWorker, run
 from yuqing.bus import Bus, Message, open_bus
 from yuqing.clock import CN_TZ
 from yuqing.schemas import DeadLetter, EnrichedPost
 from yuqing.settings import Settings
 from yuqing.storage import SearchQuery, StoreError, open_store
 from yuqing.storage.base import PostsRejected
-from yuqing.storage.indexer import IndexerWorker, run
 from yuqing.storage.sqlite_fts import SqliteFtsStore
 from yuqing.topology import Topics
 

@@ -1,7 +1,7 @@
 """The incidents stage: posts.enriched → incidents.
 
-Files every relevant post into an incident (``nlp.incidents``), writes the incident (``IncidentRow``),
-its membership (``IncidentPost``) and the post's clustering record (``nlp.incident_state``), then sends
+Files every relevant post into an incident (``incidents.clustering``), writes the incident (``IncidentRow``),
+its membership (``IncidentPost``) and the post's clustering record (``incidents.state``), then sends
 the incident (key = incident id). The incident is sent again, with a version one higher, each time it
 changes; a re-delivered post changes nothing and re-sends the same version, so a crash between the
 database write and the send loses nothing. Irrelevant posts are skipped, and so are posts of incidents
@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import groupby
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
@@ -34,14 +34,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from incidents.clustering import Change, IncidentTracker, Member, StoredIncident, reply_of
+from incidents.mapping import incident_from_row, row_values
+from incidents.models import IncidentPost, IncidentRow
+from incidents.state import IncidentMemberState
 from nlp.dedup import Signature
-from nlp.incident_state import IncidentMemberState
-from nlp.incidents import Change, IncidentTracker, Member, StoredIncident, reply_of
 from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
-from yuqing.db.models import IncidentPost, IncidentRow
 from yuqing.db.session import Database
-from yuqing.schemas import EnrichedPost, Incident, Location, MessageReply, Severity, SeverityLevel
+from yuqing.schemas import EnrichedPost
 from yuqing.settings import Settings
 from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
@@ -180,10 +181,13 @@ class IncidentsWorker(Worker):
                     )
                 if row.reply and row.reply.get("text") == reply["text"]:
                     return []
-                members = select(IncidentPost.post_id).where(IncidentPost.incident_id == row.id)
-                post_ids = list(s.scalars(members.limit(50)))
+                if not row.post_ids:  # stored before the row kept the message's post ids
+                    members = select(IncidentPost.post_id).where(IncidentPost.incident_id == row.id)
+                    row.post_ids = list(s.scalars(members.limit(50)))
+                if post.source_id not in (row.source_ids or []):
+                    row.source_ids = [*(row.source_ids or []), post.source_id]
                 row.reply, row.version, row.updated_at = reply, row.version + 1, now
-                incident = _incident_of(row, post_ids, [post.source_id])
+                incident = incident_from_row(row)
         except OperationalError as exc:
             raise RetryableError(f"database: {exc}") from exc
         return [Output(Topics.INCIDENTS, incident, key=incident.id)]
@@ -217,7 +221,7 @@ class IncidentsWorker(Worker):
         try:
             with self.db.transaction() as s:
                 insert = _insert_for(s)
-                rows = [_incident_row(inc, now) for inc in incidents.values()]
+                rows = [row_values(inc, now) for inc in incidents.values()]
                 stmt = insert(IncidentRow.__table__)
                 fields = [k for k in rows[0] if k != "id"]
                 s.execute(
@@ -267,32 +271,6 @@ def _insert_for(s: Session) -> Any:
     return sqlite.insert
 
 
-def _incident_row(inc: Incident, now: datetime) -> dict[str, Any]:
-    return {
-        "id": inc.id,
-        "title": inc.title,
-        "keywords": inc.keywords,
-        "first_seen": inc.first_seen,
-        "last_seen": inc.last_seen,
-        "category": inc.category,
-        "department_type": inc.department_type,
-        "severity": inc.severity.level,
-        "severity_triggers": inc.severity.triggers,
-        "locations": [loc.model_dump() for loc in inc.locations],
-        "location_code": inc.locations[0].code if inc.locations else None,
-        "post_count": inc.post_count,
-        "source_count": inc.source_count,
-        "heat": inc.heat,
-        "burst": inc.burst,
-        "negative_share": inc.negative_share,
-        "anger_share": inc.anger_share,
-        "kind": inc.kind,
-        "version": inc.version,
-        "updated_at": now,
-        "reply": inc.reply.model_dump(mode="json") if inc.reply else None,
-    }
-
-
 class UnmatchedReply(ValueError):
     """A 留言's reply that no stored case holds (dead-lettered with this reason)."""
 
@@ -300,34 +278,6 @@ class UnmatchedReply(ValueError):
 def _fileable(post: EnrichedPost) -> bool:
     """A post the tracker files: a relevant one, or a declared 留言 (always a case)."""
     return post.tags.relevant or post.item_kind == "message"
-
-
-def _incident_of(row: IncidentRow, post_ids: list[str], source_ids: list[str]) -> Incident:
-    """The incident as stored (the fields the table keeps), for re-sending a closed one."""
-    return Incident(
-        id=row.id,
-        title=row.title,
-        keywords=list(row.keywords or []),
-        first_seen=row.first_seen,
-        last_seen=row.last_seen,
-        locations=[Location(**loc) for loc in row.locations or []],
-        category=row.category,
-        department_type=row.department_type,
-        severity=Severity(
-            level=cast(SeverityLevel | None, row.severity), triggers=list(row.severity_triggers or [])
-        ),
-        post_count=row.post_count,
-        source_count=row.source_count,
-        heat=row.heat,
-        burst=row.burst,
-        negative_share=row.negative_share,
-        anger_share=row.anger_share,
-        post_ids=post_ids,
-        source_ids=source_ids,
-        kind=row.kind,
-        version=row.version,
-        reply=MessageReply.model_validate(row.reply) if row.reply else None,
-    )
 
 
 def _stored_incidents(rows: Sequence[Any]) -> Iterator[StoredIncident]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
 from alerting.read_models import DeadlineRead, ReleaseRead
-from api.schemas import PostOut
 from yuqing.clock import CN_TZ
 from yuqing.domain import INFO_KINDS
 
@@ -26,6 +25,20 @@ MIN_WINDOW = timedelta(hours=1)
 MIN_POSTS = 3  # fewer posts than this in either window: too little to judge
 VOLUME_DROP = 0.5  # after/before posts per hour at or under this: the discussion fell back
 NEGATIVE_POINTS = 0.10  # a change in negative share of at least this many points counts
+
+
+class PostFigures(Protocol):
+    """What the review reads of a post (api.schemas.PostOut has it)."""
+
+    @property
+    def posted_at(self) -> datetime: ...
+
+    @property
+    def sentiment(self) -> str: ...
+
+    @property
+    def heat(self) -> float: ...
+
 
 Verdict = Literal["未回应", "数据不足", "舆情回落", "负面下降", "舆情未缓解", "变化不明显"]
 
@@ -58,7 +71,7 @@ class EffectReview(BaseModel):
     provisional: bool = False
 
 
-def _figures(posts: Sequence[PostOut], start: datetime, end: datetime) -> WindowFigures:
+def _figures(posts: Sequence[PostFigures], start: datetime, end: datetime) -> WindowFigures:
     inside = [p for p in posts if start <= p.posted_at < end]
     hours = max((end - start).total_seconds() / 3600, 1e-9)
     negative = sum(p.sentiment == "negative" for p in inside)
@@ -89,7 +102,7 @@ def _releases_text(marks: Sequence[ReleaseMark]) -> str:
 
 
 def review(
-    posts: Sequence[PostOut],
+    posts: Sequence[PostFigures],
     deadlines: Sequence[DeadlineRead],
     now: datetime,
     releases: Sequence[ReleaseRead] = (),

@@ -23,4 +23,4 @@ class IncidentMemberState(Base):
     minhash: Mapped[bytes] = mapped_column(LargeBinary, doc="MinHash values, uint32 little-endian")
     numbers: Mapped[list[str]] = mapped_column(JSONType, default=list)
     places: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    member: Mapped[dict[str, Any]] = mapped_column(JSONType, doc="nlp.incidents.Member.to_state()")
+    member: Mapped[dict[str, Any]] = mapped_column(JSONType, doc="incidents.clustering.Member.to_state()")
