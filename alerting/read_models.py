@@ -165,7 +165,7 @@ class AlertDetail(AlertRead):
 
 class NotificationRead(_Read):
     id: int
-    alert_id: int
+    alert_id: int | None
     threshold: str
     channel: str
     recipient: str
@@ -179,6 +179,7 @@ class NotificationRead(_Read):
     sent_at: datetime | None
     read_at: datetime | None
     last_detail: str | None
+    incident_id: str | None = None  # a 监测方案 notice about an incident (alert_id None when none opened)
 
     @classmethod
     def of(cls, row: Notification) -> NotificationRead:

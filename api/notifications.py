@@ -22,6 +22,10 @@ def mark_read(
     row = session.get(Notification, notification_id)
     if row is None:
         raise ProblemError(404, "not-found", f"没有编号为 {notification_id} 的通知")
+    if row.recipient == f"user:{principal.name}":  # one's own notice (a 监测方案's): it is one's to read
+        return service.mark_read(session, notification_id=notification_id, now=now)
+    if row.alert_id is None:
+        raise ProblemError(404, "not-found", f"没有编号为 {notification_id} 的通知")
     try:
         visible_alert(session, row.alert_id, principal)
     except ProblemError:

@@ -39,6 +39,17 @@ def plan_owners(session: Session, plan_ids: Sequence[int]) -> Owners:
     return Owners(tuple(users), tuple(departments))
 
 
+def owner_recipients(directory: Any, owners: Owners) -> list[Recipient]:
+    """The owner departments' directory contacts and the owner users (``user:NAME``: their console inbox)."""
+    out: list[Recipient] = []
+    for dept_id in owners.departments:
+        dept = directory.department(dept_id)
+        if dept is not None:
+            out.extend(_recipient("department", dept.id, c) for c in dept.contacts)
+    out.extend(Recipient(role=PLAN_OWNER_ROLE, key=f"user:{name}", name=name) for name in owners.users)
+    return out
+
+
 class WithPlanOwners:
     """A recipients resolver (``DirectoryRecipients``) plus the current incident's plan owners."""
 
@@ -51,14 +62,7 @@ class WithPlanOwners:
     def __call__(self, alert: Any, roles: list[str], at: datetime) -> list[Recipient]:
         out = list(self.base(alert, roles, at))
         keys = {r.key for r in out}
-        extra: list[Recipient] = []
-        for dept_id in self.owners.departments:
-            dept = self.directory.department(dept_id)
-            if dept is not None:
-                extra.extend(_recipient("department", dept.id, c) for c in dept.contacts)
-        extra.extend(Recipient(role=PLAN_OWNER_ROLE, key=f"user:{name}", name=name)
-                     for name in self.owners.users)
-        for recipient in extra:
+        for recipient in owner_recipients(self.directory, self.owners):
             if recipient.key not in keys:
                 keys.add(recipient.key)
                 out.append(recipient)
