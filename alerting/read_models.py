@@ -394,3 +394,18 @@ def assists_of(session: Session, alert_id: int) -> list[AssistRead]:
         .order_by(AlertAssist.added_at, AlertAssist.id)
     )
     return [AssistRead.model_validate(r) for r in rows]
+
+
+def user_notices(session: Session, user_name: str, *, limit: int = 20) -> list[NotificationRead]:
+    """A user's own unread in-console notices (``user:NAME``: a 监测方案 owner's), newest first."""
+    rows = session.scalars(
+        select(Notification)
+        .where(
+            Notification.channel == "console",
+            Notification.recipient == f"user:{user_name}",
+            Notification.read_at.is_(None),
+        )
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return [NotificationRead.of(r) for r in rows]
