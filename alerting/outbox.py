@@ -41,6 +41,7 @@ class Recipient:
     phone: str | None = None  # sms
     wecom_userid: str | None = None  # wecom_app: WeCom 应用消息 to this person
     dingtalk_userid: str | None = None  # dingtalk_work: DingTalk 工作通知 to this person
+    only_channels: frozenset[str] | None = None  # a 监测方案 owner: only the plan's channels (None: any)
 
 
 def alert_link(console_url: str, alert_id: int) -> str:
@@ -86,6 +87,7 @@ def _recipient_allowed(channel: ConfiguredChannel, recipients: list[Recipient]) 
     """Per-person channels take everyone (or the roles they list); a group robot takes the recipients whose
     directory entry names it, plus the roles it lists."""
     roles = channel.config.roles
+    recipients = [r for r in recipients if r.only_channels is None or channel.name in r.only_channels]
     if channel.kind.per_recipient:
         return [r for r in recipients if roles is None or r.role in roles]
     return [r for r in recipients if channel.name in r.robots or (roles is not None and r.role in roles)]

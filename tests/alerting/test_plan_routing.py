@@ -135,3 +135,17 @@ def test_plan_notices_share_the_robots_rate_limit_and_digest(db, make_worker, ch
     sent = channels["aq-robot"].sent
     assert len(sent) == 20  # the robot's 20 a minute: 19 alone, the other 6 in one digest
     assert sent[-1].digest_size == 6 and sent[-1].alert_ids == ()
+
+
+def test_a_plans_channels_also_carry_its_owners_alert_notices(db, make_worker) -> None:
+    """An alert opened on a plan's incident: its owners hear on the plan's channels only (here its robot,
+    which no directory entry names), while the directory's recipients go the usual way."""
+    plan = _plan(db, channels=("aq-robot",), name="机器人方案")
+    make_worker().ingest(incident("inc-a", level="较大", plan_ids=[plan]))
+    with db.session() as session:
+        alert_rows = session.scalars(select(Notification).where(Notification.alert_id.is_not(None))).all()
+    owners = {"user:duty", "department:dg-sthj:大观区生态环境分局办公室"}
+    assert not owners & {n.recipient for n in alert_rows}  # not on console or mail
+    robot = [n for n in alert_rows if n.channel == "aq-robot"]
+    assert len(robot) == 1 and "大观区生态环境分局办公室" in robot[0].body and "duty" in robot[0].body
+    assert any(n.recipient.startswith("department:aq-wjw:") for n in alert_rows if n.channel == "mail")
