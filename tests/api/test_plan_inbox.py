@@ -36,6 +36,8 @@ def test_an_owner_reads_a_plans_notice_on_the_plans_page(
     assert "我的通知" in page and "1 条未读" in page
     assert "[监测方案 排污] 化工厂排污河水发黑 — 新事件" in page and 'href="/incidents/inc-inbox"' in page
     notice_id = int(page.split('id="my-notices"')[1].split('data-notification-id="')[1].split('"')[0])
+    mine = client.get("/api/notifications/mine").json()
+    assert [(n["id"], n["alert_id"], n["incident_id"]) for n in mine] == [(notice_id, None, "inc-inbox")]
 
     workbench = client.get("/department", params={"department_id": DEPT_A}).text
     assert "[监测方案 排污]" in workbench  # the owner department's copy on its workbench
@@ -45,6 +47,7 @@ def test_an_owner_reads_a_plans_notice_on_the_plans_page(
     other = client.post(f"/notifications/{notice_id}/read", data={"csrf_token": csrf_b, "next": "/plans"})
     assert other.status_code == 404  # someone else's notice
     assert "[监测方案 排污]" not in client.get("/plans").text
+    assert client.get("/api/notifications/mine").json() == []
 
     client.cookies.clear()
     login(client, "duty")
