@@ -148,7 +148,9 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id"), index=True, doc="None: a 监测方案 notice about an incident with no alert"
+    )
     deadline_id: Mapped[int | None] = mapped_column(ForeignKey("alert_deadlines.id"))
     threshold: Mapped[str] = mapped_column(String(24))
     channel: Mapped[str] = mapped_column(String(40), doc="configured channel name")
@@ -164,6 +166,9 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_detail: Mapped[str | None] = mapped_column(Text)
+    incident_id: Mapped[str | None] = mapped_column(
+        String(64), index=True, doc="the incident of a 监测方案 notice (plan_new / plan_rising)"
+    )
 
     __table_args__ = (Index("ix_notifications_queue", "channel", "status", "next_attempt_at"),)
 

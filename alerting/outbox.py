@@ -41,6 +41,7 @@ class Recipient:
     phone: str | None = None  # sms
     wecom_userid: str | None = None  # wecom_app: WeCom 应用消息 to this person
     dingtalk_userid: str | None = None  # dingtalk_work: DingTalk 工作通知 to this person
+    only_channels: frozenset[str] | None = None  # a 监测方案 owner: only the plan's channels (None: any)
 
 
 def alert_link(console_url: str, alert_id: int) -> str:
@@ -86,6 +87,7 @@ def _recipient_allowed(channel: ConfiguredChannel, recipients: list[Recipient]) 
     """Per-person channels take everyone (or the roles they list); a group robot takes the recipients whose
     directory entry names it, plus the roles it lists."""
     roles = channel.config.roles
+    recipients = [r for r in recipients if r.only_channels is None or channel.name in r.only_channels]
     if channel.kind.per_recipient:
         return [r for r in recipients if roles is None or r.role in roles]
     return [r for r in recipients if channel.name in r.robots or (roles is not None and r.role in roles)]
@@ -137,6 +139,71 @@ def enqueue(
                     recipient=recipient,
                     address=address,
                     subject=subject,
+                    body=text,
+                    link=link,
+                    status="queued",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                ),
+            )
+    return added
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentNotice:
+    """A notice about an incident that may have no alert (a 监测方案's new or rising incident)."""
+
+    incident_id: str
+    threshold: str  # e.g. p3:new:8:2 — with the incident id and recipient, the dedup key
+    subject: str
+    body: str
+    level: str | None
+
+
+def enqueue_incident(
+    session: Session,
+    notice: IncidentNotice,
+    recipients: list[Recipient],
+    now: datetime,
+    *,
+    channels: dict[str, ConfiguredChannel],
+    console_url: str,
+    only: list[str] | None = None,
+) -> int:
+    """Queue an incident notice like ``enqueue`` does an alert's (dedup, then the same dispatch: rate limits
+    and digests). ``only`` — a plan's own channels — replaces the usual choice: each named channel takes
+    every recipient it can reach, a group robot the whole notice; unknown names are skipped."""
+    link = f"{console_url.rstrip('/')}/incidents/{notice.incident_id}"
+    chosen = [channels[n] for n in only if n in channels] if only else list(channels.values())
+    added = 0
+    for channel in chosen:
+        levels = channel.config.levels
+        if not only and levels is not None and notice.level not in levels:
+            continue
+        wanted = recipients if only else _recipient_allowed(channel, recipients)
+        rows: list[tuple[str, str | None, str]] = []
+        if channel.kind.per_recipient:
+            for r in wanted:
+                address = getattr(r, channel.kind.needs_address) if channel.kind.needs_address else None
+                if not channel.kind.needs_address or address:
+                    rows.append((r.key, address, notice.body))
+        elif wanted:
+            names = "、".join(r.name for r in wanted)
+            rows.append((f"channel:{channel.name}", None, f"{notice.body}\n请 {names} 关注"))
+        for recipient, address, text in rows:
+            added += _insert(
+                session,
+                Notification(
+                    dedup_key=f"inc:{notice.incident_id}:{notice.threshold}:{recipient}:{channel.name}"[:200],
+                    alert_id=None,
+                    incident_id=notice.incident_id,
+                    deadline_id=None,
+                    threshold=notice.threshold[:24],
+                    channel=channel.name,
+                    recipient=recipient,
+                    address=address,
+                    subject=notice.subject,
                     body=text,
                     link=link,
                     status="queued",
@@ -208,7 +275,7 @@ def _digest(rows: list[Notification], console_url: str) -> OutgoingMessage:
         link=f"{console_url.rstrip('/')}/alerts",
         recipient=rows[0].recipient,
         address=rows[0].address,
-        alert_ids=tuple(sorted({r.alert_id for r in rows})),
+        alert_ids=tuple(sorted({r.alert_id for r in rows if r.alert_id is not None})),
         digest_size=len(rows),
     )
 
@@ -220,7 +287,7 @@ def _message(row: Notification, level: str | None) -> OutgoingMessage:
         link=row.link,
         recipient=row.recipient,
         address=row.address,
-        alert_ids=(row.alert_id,),
+        alert_ids=(row.alert_id,) if row.alert_id is not None else (),
         level=level,
         extra={"threshold": row.threshold},
     )
@@ -304,7 +371,7 @@ def _dispatch_channel(
         if len(group) > 1:
             message = _digest(group, console_url)
         else:
-            message = _message(group[0], levels.get(group[0].alert_id))
+            message = _message(group[0], levels.get(group[0].alert_id or 0))
         result = _send(channel, message)
         with factory() as session, session.begin():
             _record(session, group, result, now, retry, channel.name)

@@ -167,7 +167,7 @@ class AlertDetail(AlertRead):
 
 class NotificationRead(_Read):
     id: int
-    alert_id: int
+    alert_id: int | None
     threshold: str
     channel: str
     recipient: str
@@ -181,6 +181,7 @@ class NotificationRead(_Read):
     sent_at: datetime | None
     read_at: datetime | None
     last_detail: str | None
+    incident_id: str | None = None  # a 监测方案 notice about an incident (alert_id None when none opened)
 
     @classmethod
     def of(cls, row: Notification) -> NotificationRead:
@@ -470,7 +471,7 @@ class NotificationTarget:
     """Whose a notification is: its alert and recipient."""
 
     id: int
-    alert_id: int
+    alert_id: int | None  # None: a 监测方案 owner's notice of an incident without an alert
     recipient: str
 
 
@@ -506,3 +507,18 @@ def incident_kinds(session: Session, alert_ids: Sequence[int]) -> dict[int, str]
     """Each alert's incident kind (opinion, emergency, …), by alert id."""
     rows = session.execute(select(Alert.id, Alert.incident_kind).where(Alert.id.in_(list(alert_ids)))).all()
     return {alert_id: kind for alert_id, kind in rows}
+
+
+def user_notices(session: Session, user_name: str, *, limit: int = 20) -> list[NotificationRead]:
+    """A user's own unread in-console notices (``user:NAME``: a 监测方案 owner's), newest first."""
+    rows = session.scalars(
+        select(Notification)
+        .where(
+            Notification.channel == "console",
+            Notification.recipient == f"user:{user_name}",
+            Notification.read_at.is_(None),
+        )
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    )
+    return [NotificationRead.of(r) for r in rows]

@@ -31,6 +31,7 @@ from alerting.notify.registry import ConfiguredChannel, build_channels
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import AlertingConfig, RulesError, RulesFile
 from alerting.state import InvalidTransition, Status
+from nlp.plans.notices import notify_plan_owners
 from nlp.plans.routing import Owners, WithPlanOwners, plan_owners
 from yuqing import audit
 from yuqing.bus import Bus, Message
@@ -154,6 +155,8 @@ class AlertingWorker(Worker):
                 result = upsert_incident(session, incident, now, ctx)
                 if result.alert_id is not None and result.outcome != "seen":  # one event, one alert
                     merge_same_event(session, result.alert_id, incident, ctx, now)
+                notify_plan_owners(session, incident, now, directory=self.directory, channels=self._channels,
+                                   console_url=self.settings.console_url)  # a plan's new / rising incidents
                 return result
         except (OperationalError, IntegrityError) as exc:  # another member raced us, or the DB blinked
             raise RetryableError(f"{exc.__class__.__name__}: {exc.orig}") from exc

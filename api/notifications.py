@@ -21,8 +21,15 @@ def mark_read(
     row = notification_target(session, notification_id)
     if row is None:
         raise ProblemError(404, "not-found", f"没有编号为 {notification_id} 的通知")
+    if row.recipient == f"user:{principal.name}":  # one's own notice (a 监测方案's): it is one's to read
+        return service.mark_read(session, notification_id=notification_id, now=now)
     try:
-        visible_alert(session, row.alert_id, principal)
+        if row.alert_id is None:  # a 监测方案 notice to a department's workbench: that department's to read
+            department = row.recipient.split(":")[1] if department_prefixes(row.recipient) else None
+            if department is None or principal.department_scope not in (None, department):
+                raise ProblemError(404, "not-found", "")
+        else:
+            visible_alert(session, row.alert_id, principal)
     except ProblemError:
         raise ProblemError(404, "not-found", f"没有编号为 {notification_id} 的通知") from None
     for sibling in notification_event_ids(session, notification_id, department_prefixes(row.recipient)):

@@ -66,7 +66,7 @@ def ended_filters(request: Request) -> EndedFilters:
     return EndedFilters(days=int(raw_days), level=level, department_id=department_id, q=q)
 
 
-RETURN_PAGES = ("/board", "/department")
+RETURN_PAGES = ("/board", "/department", "/plans")
 
 
 def return_path(value: object) -> str | None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Request
 from sqlalchemy import func, select
 from starlette.responses import Response
 
+from alerting.read_models import user_notices
 from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, Now, Principal, State, console_user
@@ -55,7 +56,8 @@ def _preview(state: State, expression: str) -> tuple[list[PostOut], int, str | N
 def _list_page(request: Request, session: DB, principal: Principal, **extra: Any) -> Response:
     plans = list_plans(session, department=principal.department_scope)
     context = {"nav": "plans", "plans": plans, "form": _form("", "", "", ""),
-               "can_manage": principal.can("plans.manage"), **extra}
+               "can_manage": principal.can("plans.manage"),
+               "my_notices": user_notices(session, principal.name), **extra}
     return render(request, "plans.html", context, status_code=extra.pop("status", 200))
 
 

@@ -50,3 +50,38 @@ def test_duty_officer_writes_previews_and_saves_a_plan(page: Any, console: Conso
     assert "回溯：2 条" in page.locator("body").inner_text()
     assert "命中趋势（共 2 条）" in page.locator("section[aria-label='命中趋势'] h2").inner_text()
     screenshot(page, "plans-page", full_page=True)
+
+
+def test_a_plan_owner_reads_and_clears_a_notice_under_my_notices(page: Any, console: Console) -> None:
+    """A plan's new incident (no alert opens for it) reaches its owner's 我的通知; 标为已读 clears it."""
+    from nlp.plans.models import PlanRow
+    from yuqing.clock import SystemClock
+    from yuqing.schemas import Incident, Severity
+
+    now = SystemClock().now()
+    with console.db.transaction() as session:
+        plan = PlanRow(name="收件测试", expression="停水", owner_users=["duty"], owner_departments=[],
+                       channels=[], paused=False, created_by="t", created_at=now, updated_at=now,
+                       backfill_hits=0)
+        session.add(plan)
+        session.flush()
+        plan_id = plan.id
+    console.worker.ingest(Incident(id="inc-inbox-browser", title="城区 大面积 停水 三天", first_seen=now,
+                                   last_seen=now, post_count=3, source_count=2, severity=Severity(level=None),
+                                   plan_ids=[plan_id]))
+    page.goto(f"{console.url}/login")
+    page.fill("input[name=name]", "duty")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(console.url + "/board")))
+    page.goto(f"{console.url}/plans")
+    panel = page.locator("#my-notices")
+    assert "1 条未读" in panel.locator("h2").inner_text()
+    link = panel.locator("li a").first
+    assert link.inner_text() == "[监测方案 收件测试] 城区 大面积 停水 三天 — 新事件"
+    assert link.get_attribute("href") == "/incidents/inc-inbox-browser"
+    assert "命中新事件" in panel.inner_text()
+    screenshot(page, "plans-my-notices", full_page=True)
+    panel.locator("button", has_text="标为已读").click()
+    page.wait_for_url(f"{console.url}/plans")
+    assert page.locator("#my-notices").count() == 0
