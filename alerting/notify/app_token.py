@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
-from alerting.notify.base import SendResult
+from alerting.notify.base import SendResult, post_json
 
 REFRESH_MARGIN_S = 300.0  # fetch a new token this long before the old one expires
 
@@ -58,3 +59,28 @@ class AccessToken:
     def invalidate(self) -> None:
         with self._lock:
             self._token = None
+
+
+def post_with_token(
+    token: AccessToken,
+    url: str,
+    payload: dict[str, object],
+    *,
+    timeout: float,
+    token_invalid: set[int],
+) -> tuple[SendResult | None, dict[str, Any]]:
+    """POST ``payload`` with ``?access_token=``; a token the vendor calls invalid or expired is fetched anew
+    and the call made once more. Returns (a result when the exchange failed, the vendor's JSON fields)."""
+    for attempt in (1, 2):
+        value, problem = token.get()
+        if problem is not None:
+            return problem, {}
+        result, body = post_json(url, payload, params={"access_token": value or ""}, timeout=timeout)
+        if result is not None:
+            return result, {}
+        fields = body if isinstance(body, dict) else {}
+        if fields.get("errcode") in token_invalid and attempt == 1:
+            token.invalidate()
+            continue
+        return None, fields
+    return SendResult.retry("access_token refused twice"), {}

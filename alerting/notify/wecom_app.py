@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from alerting.notify.app_token import AccessToken
-from alerting.notify.base import OutgoingMessage, SendResult, post_json, robot_result
+from alerting.notify.app_token import AccessToken, post_with_token
+from alerting.notify.base import OutgoingMessage, SendResult, robot_result
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
 TOKEN_INVALID = {40014, 42001}
@@ -49,23 +49,15 @@ class WeComAppChannel:
     def send(self, message: OutgoingMessage) -> SendResult:
         if not message.address:
             return SendResult.failed("no wecom_userid for this person")
-        for attempt in (1, 2):
-            token, problem = self.token.get()
-            if problem is not None:
-                return problem
-            result, body = post_json(
-                f"{self.base_url}/cgi-bin/message/send",
-                self.payload(message),
-                params={"access_token": token or ""},
-                timeout=self.timeout,
-            )
-            if result is not None:
-                return result
-            fields = body if isinstance(body, dict) else {}
-            if fields.get("errcode") in TOKEN_INVALID and attempt == 1:
-                self.token.invalidate()
-                continue
-            if fields.get("errcode") == 0 and fields.get("invaliduser"):
-                return SendResult.failed(f"invaliduser {fields['invaliduser']}: not a member of the app")
-            return robot_result(body, code_keys=("errcode",), message_key="errmsg", rate_limited=RATE_LIMITED)
-        return SendResult.retry("access_token refused twice")  # pragma: no cover - loop always returns
+        problem, fields = post_with_token(
+            self.token,
+            f"{self.base_url}/cgi-bin/message/send",
+            self.payload(message),
+            timeout=self.timeout,
+            token_invalid=TOKEN_INVALID,
+        )
+        if problem is not None:
+            return problem
+        if fields.get("errcode") == 0 and fields.get("invaliduser"):
+            return SendResult.failed(f"invaliduser {fields['invaliduser']}: not a member of the app")
+        return robot_result(fields, code_keys=("errcode",), message_key="errmsg", rate_limited=RATE_LIMITED)
