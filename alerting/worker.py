@@ -28,11 +28,11 @@ from alerting.merge import merge_same_event
 from alerting.models import Alert, AlertDeadline, EscalationStep
 from alerting.notify.base import Channel
 from alerting.notify.registry import ConfiguredChannel, build_channels
+from alerting.plan_notices import notify_plan_owners
+from alerting.plan_routing import Owners, WithPlanOwners, plan_owners
 from alerting.recipients import DirectoryRecipients
 from alerting.rules import AlertingConfig, RulesError, RulesFile
 from alerting.state import InvalidTransition, Status
-from nlp.plans.notices import notify_plan_owners
-from nlp.plans.routing import Owners, WithPlanOwners, plan_owners
 from yuqing import audit
 from yuqing.bus import Bus, Message
 from yuqing.clock import Clock

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from alerting.plan_notices import RISING_MIN_POSTS, Heard, _heard, plan_notice
 from nlp.plans.models import PlanRow
-from nlp.plans.notices import RISING_MIN_POSTS, Heard, _heard, plan_notice
 from yuqing.schemas import Incident, Severity
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)

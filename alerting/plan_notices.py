@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from alerting.models import Notification
 from alerting.notify.registry import ConfiguredChannel
 from alerting.outbox import IncidentNotice, enqueue_incident
+from alerting.plan_routing import Owners, owner_recipients
 from nlp.plans.models import PlanRow
-from nlp.plans.routing import Owners, owner_recipients
 from yuqing.schemas import SEVERITY_ORDER, Incident, severity_rank
 
 RISING_MIN_POSTS = 8  # below this, doubling (1 → 2 posts) is noise, not a rising incident
