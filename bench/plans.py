@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 import bench.corpus  # noqa: E402
 from bench.corpus import raw_posts  # noqa: E402
 from nlp.enrich import Enricher  # noqa: E402
-from nlp.plans.expression import parse_plan  # noqa: E402
 from nlp.plans.matcher import PlanMatcher  # noqa: E402
 from nlp.plans.stage import apply_plans  # noqa: E402
+from yuqing.expression import parse_plan  # noqa: E402
 
 BATCH = 64
 EVENTS = ("爆炸", "起火", "火灾", "泄漏", "中毒", "坍塌", "塌方", "溺水", "车祸", "死亡", "受伤",

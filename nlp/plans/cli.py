@@ -1,4 +1,4 @@
-"""``yuqing plans …``: add, list, test, pause and resume 监测方案 (syntax: ``nlp/plans/expression.py``)."""
+"""``yuqing plans …``: add, list, test, pause and resume 监测方案 (syntax: ``yuqing/expression.py``)."""
 
 from __future__ import annotations
 

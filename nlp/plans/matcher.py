@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from nlp.plans.expression import And, Kind, Node, Or, Region, Word, evaluate, fold, words
+from yuqing.expression import And, Kind, Node, Or, Region, Word, evaluate, fold, words
 from yuqing.storage.base import location_ancestors
 
 Check = Callable[[set[str], set[str], str, frozenset[str]], bool]

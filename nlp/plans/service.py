@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nlp.plans.expression import ExpressionError, Node, parse_plan
 from nlp.plans.matcher import PlanMatcher, matches
 from nlp.plans.models import PlanRow
 from yuqing.audit import Channel
+from yuqing.expression import ExpressionError, Node, parse_plan
 from yuqing.schemas import EnrichedPost, stored_posted_at
 from yuqing.settings import Settings
 from yuqing.storage.base import SearchQuery, SearchStore

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from nlp.plans.expression import And, Kind, Node, Not, Or, Region, Word
 from tests.contracts.test_store import _elastic_store, _sqlite_store
 from tests.engines.elastic_node import es_url  # noqa: F401 - the session fixture the "elastic" param uses
 from tests.plans.conftest import real_posts
+from yuqing.expression import And, Kind, Node, Not, Or, Region, Word
 from yuqing.schemas import EnrichedPost
 from yuqing.storage import SearchQuery, SearchStore
 from yuqing.storage.base import index_text, post_location_ancestors, split_title_tokens

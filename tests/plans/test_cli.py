@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nlp.plans.expression import parse_plan
 from nlp.plans.matcher import matches
 from tests.plans.conftest import real_posts
 from yuqing.cli.main import app
+from yuqing.expression import parse_plan
 from yuqing.settings import get_settings
 from yuqing.storage import open_store
 

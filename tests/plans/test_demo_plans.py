@@ -7,12 +7,12 @@ from pathlib import Path
 
 import yaml
 
-from nlp.plans.expression import parse_plan
 from nlp.plans.matcher import PlanMatcher
 from nlp.plans.models import PlanRow
 from nlp.plans.service import DEMO_PLANS
 from yuqing.cli.demo import prepare
 from yuqing.db.session import open_database
+from yuqing.expression import parse_plan
 from yuqing.settings import load_settings
 
 DATA = Path(__file__).resolve().parents[2] / "sample_site" / "data"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from nlp.plans.expression import (
+from yuqing.expression import (
     MAX_WORDS,
     ExpressionError,
     Kind,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nlp.plans.expression import Word, evaluate, fold, parse_plan
 from nlp.plans.matcher import PlanMatcher, matches
+from yuqing.expression import Word, evaluate, fold, parse_plan
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # ../shared/data beside the checkout
 GOV = Path("/work/shared/data/gov_messages/dev_raw.tsv")

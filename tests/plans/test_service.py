@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from nlp.plans.expression import parse_plan
 from nlp.plans.matcher import matches
 from nlp.plans.service import (
     PlanError,
@@ -22,6 +21,7 @@ from nlp.plans.service import (
     set_paused,
     update_plan,
 )
+from yuqing.expression import parse_plan
 from yuqing.schemas import EnrichedPost
 from yuqing.storage import SearchQuery, SearchStore
 

@@ -1,4 +1,4 @@
-"""The plan expression language (``nlp.plans.expression``) as each search store's query.
+"""The plan expression language (``yuqing.expression``) as each search store's query.
 
 Search reads a word as the segmenter cuts it (the stores index the nlp stage's tokens): a word matches
 the posts that hold every token of it (``自来水浑浊`` = 自来水 and 浑浊, so the characters of an unknown word
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from nlp.plans.expression import And, ExpressionError, Kind, Node, Not, Or, Region, Word, parse
+from yuqing.expression import And, ExpressionError, Kind, Node, Not, Or, Region, Word, parse
 from yuqing.storage.base import _segmenter, is_word
 
 
