@@ -486,7 +486,7 @@ def test_a_reassignment_chain_is_counted_from_the_assignments_table(
 
     # the back-fill: drop the table, migrate again, the rows come back from the audit log
     config = alembic_config(db_engine)
-    command.downgrade(config, "c1a0000000b2-1")
+    command.downgrade(config, "c1a0000000b2-1")  # alert_assignments is the newest migration
     command.upgrade(config, "heads")
     assert _assignments(database, pending) == rows
 

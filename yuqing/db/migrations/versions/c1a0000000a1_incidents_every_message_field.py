@@ -2,7 +2,7 @@
 plan_ids), so a stored incident reads back whole
 
 Revision ID: c1a0000000a1
-Revises: c1a0000000b2
+Revises: c1a0000000d4
 Create Date: 2026-12-04 19:00:00
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import Text  # noqa: F401  (alembic renders JSONB(astext_type=Te
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'c1a0000000a1'
-down_revision: str | Sequence[str] | None = 'c1a0000000b2'
+down_revision: str | Sequence[str] | None = 'c1a0000000d4'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ row. Existing moves are copied from the audit entries ``reassign`` (转派 / 退
 ``reassigned_by_rules``.
 
 Revision ID: c1a0000000b2
-Revises: c1a0000000d4
+Revises: c1a0000000c3
 Create Date: 2026-12-04 19:00:00
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 import yuqing.db.base
 
 revision: str = 'c1a0000000b2'
-down_revision: str | Sequence[str] | None = 'c1a0000000d4'
+down_revision: str | Sequence[str] | None = 'c1a0000000c3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
