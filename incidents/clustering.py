@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -40,6 +39,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from incidents.vectors import Centroid, Rows, Terms, terms_in_use
 from nlp.dedup import NearDuplicateIndex, Signature, signature
 from nlp.heat import incident_heat
 from nlp.location import is_ancestor
@@ -92,6 +92,7 @@ MAX_TERMS = 100
 # boost it could get) is within _MARGIN of the threshold is then scored again exactly as one at a time
 # (the same float operations in the same order), so the choice is the same as scoring each in Python.
 _MARGIN = 1e-9
+_COMPACT_AFTER = 200_000  # forgotten term ids kept before the term table is compacted
 
 _MESSAGE_CUES = (
     "留言",
@@ -432,7 +433,7 @@ def _winner(tally: dict[str, list[Any]] | None) -> str | None:
 class _Cluster:
     id: str
     members: dict[str, Member] = field(default_factory=dict)
-    centroid: Counter[str] = field(default_factory=Counter)
+    centroid: Centroid = field(default_factory=Centroid)
     originals: int = 0
     selection: dict[str, float] = field(default_factory=dict)  # the centroid's top terms, matched against
     keywords: list[str] = field(default_factory=list)
@@ -444,6 +445,7 @@ class _Cluster:
     events: set[str] = field(default_factory=set)
     aggregates: _Aggregates = field(default_factory=_Aggregates)
     sealed: bool = False  # a declared 留言's case: no other post joins it
+    row: int = -1  # its row in the tracker's ``Rows``
 
     def note(self, member: Member) -> None:
         """Keep the time span, the places and the kinds of emergency up to date with a new member."""
@@ -459,9 +461,9 @@ class _Cluster:
         for member in self.members.values():
             self.note(member)
 
-    def add_terms(self, member: Member, sign: int = 1) -> None:
+    def add_terms(self, member: Member, terms: Terms, sign: int = 1) -> None:
         if member.duplicate_of is None:
-            self.centroid.update({t: sign * w for t, w in member.terms.items()})
+            self.centroid.add(member.terms, terms, sign)
             self.originals += sign
 
 
@@ -496,22 +498,17 @@ class IncidentTracker:
         self.clusters: dict[str, _Cluster] = {}
         self.post_cluster: dict[str, str] = {}
         self.dedup = NearDuplicateIndex()
-        self._postings: defaultdict[str, set[str]] = defaultdict(set)
-        self._by_event: defaultdict[str, set[str]] = defaultdict(set)  # kind of emergency -> incidents
+        # candidate search (``incidents.vectors``): a selection term -> the rows of the incidents whose
+        # selection holds it; a kind of emergency -> the rows of the incidents that name it
+        self._postings: defaultdict[str, set[int]] = defaultdict(set)
+        self._by_event: defaultdict[str, set[int]] = defaultdict(set)
         self._df: Counter[str] = Counter()
         self._ldf: dict[str, float] = {}  # log(1 + document frequency) of the terms counted, while > 0
         self._docs = 0
         self._watermark: datetime | None = None
-        # Candidate search in numpy: each incident has a row of its selection (term ids and centroid
-        # weights, CENTROID_TERMS wide, padded with term 0 and weight 0); a term that is in a selection
-        # has an id and its log(1 + document frequency) in ``_logdf``.
-        self._vocab: dict[str, int] = {"": 0}
-        self._logdf = np.zeros(1024)
-        self._post_buf = np.zeros(1024)  # the post's TF-IDF by term id while it is scored, else zeros
-        self._rows: dict[str, int] = {}
-        self._free_rows: list[int] = []
-        self._sel_ids = np.zeros((256, CENTROID_TERMS), dtype=np.int64)
-        self._sel_w = np.zeros((256, CENTROID_TERMS))
+        self._terms = Terms()  # every counted term's id and log(1 + df), for numpy
+        self._rows = Rows(CENTROID_TERMS)
+        self._row_ids: list[str | None] = []  # row -> the incident holding it
 
     # --- the one entry point ------------------------------------------------------------------
     def add(self, post: EnrichedPost) -> Change | None:
@@ -531,8 +528,8 @@ class IncidentTracker:
             cluster.renote()
             cluster.aggregates.rebuild(cluster.members.values())
             if member.terms != old.terms:  # an edited text; an update of counts leaves the centroid be
-                cluster.add_terms(old, -1)
-                cluster.add_terms(member)
+                cluster.add_terms(old, self._terms, -1)
+                cluster.add_terms(member, self._terms)
                 self._rekey(cluster)
             return self._publish(cluster, member, sig, new_member=False)
         at = post.posted_at
@@ -583,6 +580,7 @@ class IncidentTracker:
             self._rekey(cluster)
             cluster.keywords = list(keywords)
             cluster.sent = self._aggregate(cluster)
+            self._sync_row(cluster)
         return len(restored)
 
     def ranked(self) -> list[Incident]:
@@ -592,25 +590,20 @@ class IncidentTracker:
     def _open(self, incident_id: str) -> _Cluster:
         cluster = _Cluster(id=incident_id)
         self.clusters[cluster.id] = cluster
-        if self._free_rows:
-            row = self._free_rows.pop()
+        cluster.row = self._rows.take()
+        if cluster.row == len(self._row_ids):
+            self._row_ids.append(cluster.id)
         else:
-            row = len(self._rows)
-            if row == len(self._sel_ids):
-                self._sel_ids = np.concatenate([self._sel_ids, np.zeros_like(self._sel_ids)])
-                self._sel_w = np.concatenate([self._sel_w, np.zeros_like(self._sel_w)])
-        self._rows[cluster.id] = row
+            self._row_ids[cluster.row] = cluster.id
         return cluster
 
     def _close(self, cluster: _Cluster) -> None:
         for term in cluster.selection:
-            self._postings[term].discard(cluster.id)
+            self._postings[term].discard(cluster.row)
         for kind in cluster.events:
-            self._by_event[kind].discard(cluster.id)
-        row = self._rows.pop(cluster.id)
-        self._sel_ids[row] = 0
-        self._sel_w[row] = 0.0
-        self._free_rows.append(row)
+            self._by_event[kind].discard(cluster.row)
+        self._rows.release(cluster.row)
+        self._row_ids[cluster.row] = None
         del self.clusters[cluster.id]
 
     def _join(self, cluster: _Cluster, member: Member, sig: Signature) -> None:
@@ -619,41 +612,39 @@ class IncidentTracker:
         cluster.note(member)
         cluster.aggregates.add(member)
         for kind in cluster.events:
-            self._by_event[kind].add(cluster.id)
-        cluster.add_terms(member)
+            self._by_event[kind].add(cluster.row)
+        cluster.add_terms(member, self._terms)
         self.post_cluster[member.post_id] = cluster.id
         self.dedup.add(member.post_id, sig)
 
     def _rekey(self, cluster: _Cluster) -> None:
         """Choose the incident's keywords and the centroid terms posts are matched against, when the
         incident's own posts change (not each time other posts move the IDF)."""
+        row = cluster.row
         for term in cluster.selection:
-            self._postings[term].discard(cluster.id)
-        top = self._top(cluster.centroid, CENTROID_TERMS)
+            self._postings[term].discard(row)
+        top = cluster.centroid.top(self._terms, self._docs, CENTROID_TERMS)
         cluster.keywords = top[:KEYWORDS]
-        cluster.selection = {t: cluster.centroid[t] for t in top}
+        cluster.selection = {t: cluster.centroid.weight(t) for t in top}
         for term in cluster.selection:
-            self._postings[term].add(cluster.id)
-        row = self._rows[cluster.id]
-        ids = [self._term_id(t) for t in cluster.selection]
-        self._sel_ids[row] = 0
-        self._sel_w[row] = 0.0
-        self._sel_ids[row, : len(ids)] = ids
-        self._sel_w[row, : len(ids)] = list(cluster.selection.values())
+            self._postings[term].add(row)
+        ids = [self._terms.id(t) for t in cluster.selection]
+        self._rows.set_selection(row, ids, list(cluster.selection.values()))
 
-    def _term_id(self, term: str) -> int:
-        """The id of a term of some incident's selection (given the first time it is in one)."""
-        tid = self._vocab.get(term)
-        if tid is None:
-            tid = self._vocab[term] = len(self._vocab)
-            if tid == len(self._logdf):
-                self._logdf = np.concatenate([self._logdf, np.zeros_like(self._logdf)])
-                self._post_buf = np.zeros_like(self._logdf)
-            self._logdf[tid] = self._ldf.get(term, 0.0)
-        return tid
+    def _sync_row(self, cluster: _Cluster) -> None:
+        """What candidate search checks of an incident, as it is now (after each change)."""
+        self._rows.set_state(
+            cluster.row,
+            first=cluster.first_seen,
+            last=cluster.last_seen,
+            open_to_posts=bool(cluster.originals) and not cluster.sealed,
+            placed=bool(cluster.codes),
+            eventful=bool(cluster.events),
+            category=cluster.sent.category if cluster.sent else None,
+        )
 
     def _count_document(self, member: Member, sign: int = 1) -> None:
-        df, vocab, logdf = self._df, self._vocab, self._logdf
+        df, terms = self._df, self._terms
         if sign > 0:
             df.update(member.terms.keys())
         else:
@@ -667,22 +658,12 @@ class IncidentTracker:
                 ldf[term] = value
             else:
                 ldf.pop(term, None)
-            tid = vocab.get(term)
-            if tid is not None:
-                logdf[tid] = value
+            terms.set_logdf(term, value)
 
     def _vector(self, weights: Mapping[str, float]) -> dict[str, float]:
         n = math.log(1 + self._docs)
         ldf = self._ldf  # math.log(1 + df[t]), kept
         return {t: w * (n - ldf.get(t, 0.0) + 1.0) for t, w in weights.items() if w > 1e-9}
-
-    def _top(self, weights: Mapping[str, float], limit: int) -> list[str]:
-        """The ``limit`` heaviest terms by TF-IDF (rounded, so float noise never reorders equals)."""
-        vec = self._vector(weights)
-        if len(vec) > limit:  # only terms within rounding of the limit-th heaviest can be among them
-            floor = heapq.nlargest(limit, vec.values())[-1] - 1e-6
-            vec = {t: w for t, w in vec.items() if w >= floor}
-        return sorted(vec, key=lambda t: (-round(vec[t], 9), t))[:limit]
 
     def _best_cluster(self, member: Member, at: datetime) -> _Cluster | None:
         post_vec = self._vector(member.terms)
@@ -690,65 +671,58 @@ class IncidentTracker:
         if not post_norm:
             return None
         postings = self._postings
-        candidates: set[str] = set().union(*(postings[t] for t in post_vec if t in postings))
+        found: set[int] = set().union(*(postings[t] for t in post_vec if t in postings))
         # the same emergency told in other words shares no term: its kind makes it a candidate too
-        candidates.update(*(self._by_event.get(kind, ()) for kind in member.events))
-        if not candidates:
+        found.update(*(self._by_event.get(kind, ()) for kind in member.events))
+        if not found:
             return None
-        order = sorted(candidates)
-        cosines = self._cosines(post_vec, post_norm, [self._rows[cid] for cid in order])
+        rows = np.fromiter(found, dtype=np.int64, count=len(found))
+        cosines = self._rows.cosines(rows, post_vec, post_norm, self._terms, self._docs)
+        bounds = self._rows.bounds(
+            rows,
+            cosines,
+            at=at,
+            window=self.window,
+            placed=bool(member.codes),
+            event_boost=EVENT_BOOST if member.events else 0.0,
+            location_boost=LOCATION_BOOST,
+            category=member.category,
+            category_boost=CATEGORY_BOOST,
+        )
+        near = np.flatnonzero(bounds >= self.threshold - _MARGIN)
+        near = near[np.argsort(-bounds[near], kind="stable")]
         best: tuple[float, str] | None = None
-        floor = self.threshold - _MARGIN
-        member_codes, category = member.codes, member.category
-        most = (LOCATION_BOOST + (EVENT_BOOST if member.events else 0.0) if member_codes else 0.0) + (
-            CATEGORY_BOOST if category else 0.0
-        )  # the most any incident's boosts can add for this post
-        near = np.flatnonzero(cosines + most >= floor - _MARGIN).tolist()
-        for cid, approx in ((order[i], float(cosines[i])) for i in near):
-            cluster = self.clusters[cid]
-            codes = cluster.codes
-            located = bool(member_codes and codes)
-            same_category = bool(category and cluster.sent and category == cluster.sent.category)
-            # the most this candidate can score: its cosine and every boost it could get
-            bound = approx
-            if located:
-                bound += LOCATION_BOOST + (EVENT_BOOST if member.events and cluster.events else 0.0)
-            if same_category:
-                bound += CATEGORY_BOOST
-            if bound < floor or (best is not None and bound < best[0] - _MARGIN):
+        for i in near.tolist():
+            if best is not None and bounds[i] < best[0] - _MARGIN:
+                break  # in order of their bounds: none after this one can win
+            cluster = self.clusters[cast(str, self._row_ids[rows[i]])]
+            score = self._score(member, post_vec, post_norm, cluster, at)
+            if score is None or score < self.threshold:
                 continue
-            if not cluster.originals or cluster.sealed or not self._active(cluster, at):
-                continue
-            if located and not places_related(member_codes, codes):
-                continue
-            # the exact score, as one candidate at a time
-            centroid = self._vector(cluster.selection)
-            norm = math.sqrt(sum(w * w for w in centroid.values()))
-            dot = sum(w * centroid.get(t, 0.0) for t, w in post_vec.items())
-            score = dot / (post_norm * norm) if norm else 0.0
-            if located:
-                score += LOCATION_BOOST
-                if self._same_event(member, cluster, at):
-                    score += EVENT_BOOST
-            if same_category:
-                score += CATEGORY_BOOST
-            if score >= self.threshold and (best is None or score > best[0]):
+            # the highest score wins; among equal scores, the smallest incident id (as scored by id)
+            if best is None or score > best[0] or (score == best[0] and cluster.id < best[1]):
                 best = (score, cluster.id)
         return self.clusters[best[1]] if best else None
 
-    def _cosines(self, post_vec: dict[str, float], post_norm: float, rows: list[int]) -> np.ndarray:
-        """Cosine of the post's TF-IDF vector with each row's selection under the current IDF (to float
-        rounding: ``_best_cluster`` scores again exactly what comes near a decision)."""
-        vocab, buf = self._vocab, self._post_buf
-        ids = [vocab[t] for t in post_vec if t in vocab]
-        buf[ids] = [post_vec[t] for t in post_vec if t in vocab]
-        sel = self._sel_ids[rows]
-        vals = self._sel_w[rows] * ((math.log(1 + self._docs) - self._logdf[sel]) + 1.0)
-        norms = np.sqrt(np.einsum("ij,ij->i", vals, vals))
-        dots = np.einsum("ij,ij->i", vals, buf[sel])
-        buf[ids] = 0.0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(norms > 0, dots / (post_norm * norms), 0.0)
+    def _score(
+        self, member: Member, post_vec: dict[str, float], post_norm: float, cluster: _Cluster, at: datetime
+    ) -> float | None:
+        """A post's exact score with one incident (None when their places contradict): the cosine of
+        their TF-IDF vectors as one candidate at a time, plus the boosts."""
+        located = bool(member.codes and cluster.codes)
+        if located and not places_related(member.codes, cluster.codes):
+            return None
+        centroid = self._vector(cluster.selection)
+        norm = math.sqrt(sum(w * w for w in centroid.values()))
+        dot = sum(w * centroid.get(t, 0.0) for t, w in post_vec.items())
+        score = dot / (post_norm * norm) if norm else 0.0
+        if located:
+            score += LOCATION_BOOST
+            if self._same_event(member, cluster, at):
+                score += EVENT_BOOST
+        if member.category and cluster.sent and member.category == cluster.sent.category:
+            score += CATEGORY_BOOST
+        return score
 
     @staticmethod
     def _same_event(member: Member, cluster: _Cluster, at: datetime) -> bool:
@@ -783,17 +757,30 @@ class IncidentTracker:
                     self._count_document(member, -1)
             self._close(cluster)
         self._df = +self._df
+        if len(self._terms) > 2 * len(self._df) + _COMPACT_AFTER:
+            self._compact_terms()
         return [c.id for c in gone]
+
+    def _compact_terms(self) -> None:
+        """Forget the ids of terms no open incident holds and no counted post has (kept from evicted
+        incidents): the term table stays the size of what is open."""
+        old_to_new = self._terms.compact(terms_in_use(c.centroid for c in self.clusters.values()))
+        for cluster in self.clusters.values():
+            cluster.centroid.remap(old_to_new)
+        self._rows.remap(old_to_new)
 
     # --- the incident as sent -----------------------------------------------------------------
     def _publish(self, cluster: _Cluster, member: Member, sig: Signature, *, new_member: bool) -> Change:
         incident = self._aggregate(cluster)
-        before = cluster.sent.model_dump(exclude={"version"}) if cluster.sent else None
-        changed = before != incident.model_dump(exclude={"version"})
+        before = cluster.sent
+        if before is not None:  # compared field by field, the version aside
+            incident.version = before.version
+        changed = before != incident
         if changed:
             cluster.version += 1
         incident.version = max(cluster.version, 1)
         cluster.sent = incident
+        self._sync_row(cluster)
         return Change(incident, member, sig, new_member, changed)
 
     def _aggregate(self, cluster: _Cluster) -> Incident:

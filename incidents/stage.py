@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from itertools import groupby
 from typing import Any
 
@@ -32,7 +33,6 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from incidents.clustering import Change, IncidentTracker, Member, StoredIncident, reply_of
 from incidents.mapping import incident_from_row, row_values
@@ -42,7 +42,7 @@ from nlp.dedup import Signature
 from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
 from yuqing.db.session import Database
-from yuqing.schemas import EnrichedPost
+from yuqing.schemas import EnrichedPost, Incident
 from yuqing.settings import Settings
 from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
@@ -220,16 +220,8 @@ class IncidentsWorker(Worker):
         now = self.clock.now()
         try:
             with self.db.transaction() as s:
-                insert = _insert_for(s)
-                rows = [row_values(inc, now) for inc in incidents.values()]
-                stmt = insert(IncidentRow.__table__)
-                fields = [k for k in rows[0] if k != "id"]
-                s.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["id"], set_={k: stmt.excluded[k] for k in fields}
-                    ),
-                    rows,
-                )
+                upsert_incidents, insert_links, upsert_states = _statements(s.get_bind().dialect.name)
+                s.execute(upsert_incidents, [row_values(inc, now) for inc in incidents.values()])
                 links = [
                     {
                         "incident_id": c.incident.id,
@@ -239,7 +231,7 @@ class IncidentsWorker(Worker):
                     }
                     for post_id, c in records.items()
                 ]
-                s.execute(insert(IncidentPost.__table__).on_conflict_do_nothing(), links)
+                s.execute(insert_links, links)
                 states = [
                     {
                         "post_id": post_id,
@@ -252,23 +244,39 @@ class IncidentsWorker(Worker):
                     }
                     for post_id, c in records.items()
                 ]
-                stmt = insert(IncidentMemberState.__table__)
-                s.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["post_id"],
-                        set_={k: stmt.excluded[k] for k in states[0] if k != "post_id"},
-                    ),
-                    states,
-                )
+                s.execute(upsert_states, states)
         except OperationalError as exc:
             raise RetryableError(f"database: {exc}") from exc
 
 
-def _insert_for(s: Session) -> Any:
-    """The INSERT … ON CONFLICT construct of the session's database (SQLite or PostgreSQL)."""
-    if s.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
+@cache
+def _statements(dialect: str) -> tuple[Any, Any, Any]:
+    """The batch write's three statements for a database (SQLite or PostgreSQL), built once: upsert of the
+    incidents (every column but ``merged_into``, which alerting owns), insert of new memberships, upsert
+    of the posts' clustering records."""
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    incidents = insert(IncidentRow.__table__)
+    written = row_values(_PROBE, datetime.now(UTC)).keys() - {"id"}
+    states = insert(IncidentMemberState.__table__)
+    state_columns = {c.name for c in IncidentMemberState.__table__.columns} - {"post_id"}
+    return (
+        incidents.on_conflict_do_update(
+            index_elements=["id"], set_={k: incidents.excluded[k] for k in written}
+        ),
+        insert(IncidentPost.__table__).on_conflict_do_nothing(),
+        states.on_conflict_do_update(
+            index_elements=["post_id"], set_={k: states.excluded[k] for k in state_columns}
+        ),
+    )
+
+
+# an incident whose row values name the columns the upsert writes
+_PROBE = Incident(
+    id="probe",
+    title="",
+    first_seen=datetime(2026, 1, 1, tzinfo=UTC),
+    last_seen=datetime(2026, 1, 1, tzinfo=UTC),
+)
 
 
 class UnmatchedReply(ValueError):

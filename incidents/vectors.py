@@ -1,0 +1,273 @@
+"""The numbers behind candidate search, kept in numpy: each incident's centroid and its row of candidates.
+
+``Terms`` gives every term the tracker counts an id and keeps its ``log(1 + document frequency)`` in an
+array, so a TF-IDF weight is ``w * ((log(1 + docs) - logdf[id]) + 1.0)`` for a whole array of terms at
+once: the same float operations in the same order as the one-term-at-a-time formula, so the same values.
+
+``Centroid`` is an incident's summed term weights as arrays (term ids, weights) with the top terms
+(``top``) chosen in numpy: only terms within rounding of the ``limit``-th heaviest are sorted in Python.
+
+``Rows`` holds one row per open incident: its selection (the centroid's top terms, as ids and
+weights) and what a candidate must have to be scored at all (open to new posts, active around the post's
+time, has places, has kinds of emergency, its category). ``Rows.scores`` gives, for many rows at once,
+the cosine of a post with each selection and the most each row can score with every boost it could get,
+so only the rows that can win are scored again exactly, one at a time, by the tracker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_TIME = np.iinfo(np.int64).min
+
+
+def micros(at: datetime) -> int:
+    """A time as whole microseconds since the epoch (exact, so comparisons agree with datetimes')."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    """``array`` with room for ``size`` entries along its first axis (doubling; new entries zero)."""
+    if size <= len(array):
+        return array
+    bigger = np.zeros((max(size, 2 * len(array)), *array.shape[1:]), dtype=array.dtype)
+    bigger[: len(array)] = array
+    return bigger
+
+
+class Terms:
+    """Term ids and ``log(1 + document frequency)`` by id (0.0 for a term no counted post has)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {"": 0}  # id 0 pads rows: weight 0
+        self.names: list[str] = [""]
+        self.logdf = np.zeros(1024)
+        self.scratch = np.zeros(1024)  # a post's TF-IDF by term id while it is scored, else zeros
+
+    def id(self, term: str) -> int:
+        tid = self.ids.get(term)
+        if tid is None:
+            tid = self.ids[term] = len(self.names)
+            self.names.append(term)
+            if tid == len(self.logdf):
+                self.logdf = _grown(self.logdf, tid + 1)
+                self.scratch = np.zeros_like(self.logdf)
+        return tid
+
+    def compact(self, keep: set[int]) -> np.ndarray:
+        """Forget the terms not in ``keep`` (nor counted: logdf 0); the new id of each old id (0 for a
+        forgotten term, whose weight is 0 wherever it was)."""
+        kept = sorted(keep | {int(i) for i in np.flatnonzero(self.logdf[: len(self.names)])} | {0})
+        old_to_new = np.zeros(len(self.names), dtype=np.int64)
+        old_to_new[kept] = np.arange(len(kept))
+        logdf = self.logdf[kept]
+        self.names = [self.names[i] for i in kept]
+        self.ids = {name: i for i, name in enumerate(self.names)}
+        self.logdf = _grown(np.zeros(1024), len(kept))
+        self.logdf[: len(kept)] = logdf
+        self.scratch = np.zeros_like(self.logdf)
+        return old_to_new
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def set_logdf(self, term: str, value: float) -> None:
+        tid = self.id(term)  # first: it may grow the array
+        self.logdf[tid] = value
+
+    def weights(self, ids: np.ndarray, w: np.ndarray, docs: int) -> np.ndarray:
+        """TF-IDF of terms ``ids`` with term weights ``w`` when ``docs`` posts are counted."""
+        return w * ((math.log(1 + docs) - self.logdf[ids]) + 1.0)
+
+
+class Centroid:
+    """An incident's summed term weights (of its original posts), as arrays indexed by position."""
+
+    __slots__ = ("_at", "ids", "n", "w")
+
+    def __init__(self) -> None:
+        self._at: dict[str, int] = {}  # term -> position
+        self.ids = np.zeros(16, dtype=np.int64)
+        self.w = np.zeros(16)
+        self.n = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def add(self, weights: Mapping[str, float], terms: Terms, sign: int = 1) -> None:
+        """Add (``sign`` 1) or take away (−1) a post's term weights: ``sign * w + old`` per term, as
+        ``Counter.update`` sums them."""
+        at, ids, w = self._at, self.ids, self.w
+        grow = self.n + len(weights)
+        if grow > len(ids):
+            self.ids = ids = _grown(ids, grow)
+            self.w = w = _grown(w, grow)
+        for term, weight in weights.items():
+            pos = at.get(term)
+            if pos is None:
+                pos = at[term] = self.n
+                ids[pos] = terms.id(term)
+                self.n += 1
+                w[pos] = sign * weight
+            else:
+                w[pos] = sign * weight + w[pos]
+
+    def weight(self, term: str) -> float:
+        pos = self._at.get(term)
+        return 0.0 if pos is None else float(self.w[pos])
+
+    def top(self, terms: Terms, docs: int, limit: int) -> list[str]:
+        """The ``limit`` heaviest terms by TF-IDF (rounded to 9 places, so float noise never reorders
+        equals; equals by term), leaving out terms whose weight is gone (≤ 1e-9)."""
+        n = self.n
+        ids, w = self.ids[:n], self.w[:n]
+        keep = w > 1e-9
+        vals = terms.weights(ids, w, docs)
+        if not keep.all():
+            ids, vals = ids[keep], vals[keep]
+        if len(vals) > limit:  # only terms within rounding of the limit-th heaviest can be among them
+            floor = np.partition(vals, len(vals) - limit)[len(vals) - limit] - 1e-6
+            near = vals >= floor
+            ids, vals = ids[near], vals[near]
+        names = terms.names
+        pairs = zip(vals.tolist(), ids.tolist(), strict=True)
+        ranked = sorted(pairs, key=lambda v: (-round(v[0], 9), names[v[1]]))
+        return [names[tid] for _, tid in ranked[:limit]]
+
+    def remap(self, old_to_new: np.ndarray) -> None:
+        self.ids[: self.n] = old_to_new[self.ids[: self.n]]
+
+
+class Rows:
+    """One row per open incident, ``width`` selection terms wide; see the module docstring."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.sel_ids = np.zeros((256, width), dtype=np.int64)
+        self.sel_w = np.zeros((256, width))
+        self.first = np.full(256, _NO_TIME, dtype=np.int64)  # first and last post, in microseconds
+        self.last = np.full(256, _NO_TIME, dtype=np.int64)
+        self.open_to_posts = np.zeros(256, dtype=bool)  # has originals and is not a sealed 留言 case
+        self.placed = np.zeros(256, dtype=bool)
+        self.eventful = np.zeros(256, dtype=bool)
+        self.category = np.full(256, -1, dtype=np.int64)
+        self._categories: dict[str, int] = {}
+        self.size = 0  # rows handed out
+        self.free: list[int] = []
+
+    def take(self) -> int:
+        if self.free:
+            return self.free.pop()
+        row = self.size
+        self.size += 1
+        if row == len(self.first):
+            grow = 2 * len(self.first)
+            self.sel_ids = _grown(self.sel_ids, grow)
+            self.sel_w = _grown(self.sel_w, grow)
+            self.first = np.concatenate([self.first, np.full(grow - len(self.first), _NO_TIME)])
+            self.last = np.concatenate([self.last, np.full(grow - len(self.last), _NO_TIME)])
+            self.open_to_posts = _grown(self.open_to_posts, grow)
+            self.placed = _grown(self.placed, grow)
+            self.eventful = _grown(self.eventful, grow)
+            self.category = np.concatenate([self.category, np.full(grow - len(self.category), -1)])
+        return row
+
+    def release(self, row: int) -> None:
+        self.sel_ids[row] = 0
+        self.sel_w[row] = 0.0
+        self.first[row] = self.last[row] = _NO_TIME
+        self.open_to_posts[row] = self.placed[row] = self.eventful[row] = False
+        self.category[row] = -1
+        self.free.append(row)
+
+    def set_selection(self, row: int, ids: list[int], weights: list[float]) -> None:
+        self.sel_ids[row] = 0
+        self.sel_w[row] = 0.0
+        self.sel_ids[row, : len(ids)] = ids
+        self.sel_w[row, : len(ids)] = weights
+
+    def category_code(self, category: str | None) -> int:
+        if category is None:
+            return -1
+        return self._categories.setdefault(category, len(self._categories))
+
+    def set_state(
+        self,
+        row: int,
+        *,
+        first: datetime | None,
+        last: datetime | None,
+        open_to_posts: bool,
+        placed: bool,
+        eventful: bool,
+        category: str | None,
+    ) -> None:
+        self.first[row] = _NO_TIME if first is None else micros(first)
+        self.last[row] = _NO_TIME if last is None else micros(last)
+        self.open_to_posts[row] = open_to_posts
+        self.placed[row] = placed
+        self.eventful[row] = eventful
+        self.category[row] = self.category_code(category)
+
+    def remap(self, old_to_new: np.ndarray) -> None:
+        self.sel_ids[: self.size] = old_to_new[self.sel_ids[: self.size]]
+
+    def cosines(
+        self, rows: np.ndarray, post: Mapping[str, float], post_norm: float, terms: Terms, docs: int
+    ) -> np.ndarray:
+        """Cosine of the post's TF-IDF vector ``post`` with each row's selection under the current IDF
+        (to float rounding: the tracker scores again exactly what comes near a decision)."""
+        known, scratch = terms.ids, terms.scratch
+        ids = [known[t] for t in post if t in known]
+        scratch[ids] = [w for t, w in post.items() if t in known]
+        sel = self.sel_ids[rows]
+        vals = terms.weights(sel, self.sel_w[rows], docs)
+        norms = np.sqrt(np.einsum("ij,ij->i", vals, vals))
+        dots = np.einsum("ij,ij->i", vals, scratch[sel])
+        scratch[ids] = 0.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(norms > 0, dots / (post_norm * norms), 0.0)
+
+    def bounds(
+        self,
+        rows: np.ndarray,
+        cosines: np.ndarray,
+        *,
+        at: datetime,
+        window: timedelta,
+        placed: bool,
+        event_boost: float,
+        location_boost: float,
+        category: str | None,
+        category_boost: float,
+    ) -> np.ndarray:
+        """The most each row can score (its cosine and every boost it could get); ``-inf`` for rows no
+        post may join now (closed to posts, or not active within ``window`` of ``at``)."""
+        when, span = micros(at), window // _MICROSECOND
+        usable = (
+            self.open_to_posts[rows] & (self.last[rows] >= when - span) & (self.first[rows] <= when + span)
+        )
+        bound = cosines.copy()
+        if placed:
+            located = self.placed[rows]
+            boost = np.where(self.eventful[rows], location_boost + event_boost, location_boost + 0.0)
+            bound = bound + np.where(located, boost, 0.0)
+        if category and category in self._categories:
+            bound = bound + np.where(self.category[rows] == self._categories[category], category_boost, 0.0)
+        return np.where(usable, bound, -np.inf)
+
+
+def terms_in_use(centroids: Iterable[Centroid]) -> set[int]:
+    """The term ids any of these centroids holds."""
+    used: set[int] = set()
+    for centroid in centroids:
+        used.update(centroid.ids[: centroid.n].tolist())
+    return used
