@@ -59,6 +59,7 @@ from yuqing.clock import FakeClock  # noqa: E402
 from yuqing.db.session import open_database  # noqa: E402
 from yuqing.schemas import Counts, EnrichedPost, RawPost, Tags, post_id_for  # noqa: E402
 from yuqing.topology import Topics  # noqa: E402
+from yuqing.worker import tune_gc  # noqa: E402
 
 SOURCES = ("weibo_sentiment/train.tsv", "weibo_emotion/train.tsv")
 REGIONS = ("320100", "350102", "110105", "510107", None, None)
@@ -266,6 +267,7 @@ def main() -> int:
         print(f"bench/incidents.py: needs the shared data at {SHARED}", file=sys.stderr)
         return 2
     logging.getLogger("yuqing").setLevel(logging.ERROR)
+    tune_gc()  # as ``Worker.run`` does in every stage's process
     enricher = Enricher.load(None)
     raw = load_posts(args.posts, args.seed, args.spacing)
     enricher.enrich_many(load_posts(50, args.seed + 1, 1.0))  # warm-up (models, segmenter dictionary)

@@ -405,6 +405,8 @@ class _Aggregates:
         return last_hour / (1 + before / 24)
 
     def locations(self) -> list[Location]:
+        if self.places is None and len(self.votes) == 1:  # one place named: that place
+            self.places = [loc for _, loc in self.names.values()]
         if self.places is None:
             votes = self.votes
             ordered = Counter({c: votes[c][0] for c in sorted(votes, key=lambda c: votes[c][1])})

