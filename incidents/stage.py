@@ -29,7 +29,7 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
@@ -64,6 +64,7 @@ class IncidentsWorker(Worker):
         self.tracker = tracker or IncidentTracker()
         self._ready: dict[tuple[str, int, int], EnrichedPost] = {}
         self._closed: set[str] = set()  # posts of this batch that are in closed incidents
+        self._passed: set[tuple[str, int, int]] = set()  # this batch's posts with nothing to file
         self._looked_up: set[str] = set()  # posts of this batch looked up in closed incidents
         self._pending: list[tuple[Message, Change, Output]] | None = None  # a batch's changes, unsaved
         self.restore()
@@ -94,15 +95,20 @@ class IncidentsWorker(Worker):
     def prepare_batch(self, batch: Sequence[Message]) -> None:
         """Parse the batch's posts once and find, in one query, which of them are in closed incidents;
         from here to ``on_batch_done`` changes are kept to be written and sent together."""
-        self._ready, self._closed, self._looked_up = {}, set(), set()
+        self._ready, self._closed, self._looked_up, self._passed = {}, set(), set(), set()
         self._pending = None
+        known = self.tracker.post_cluster
         for message in batch:
+            where = (message.topic, message.partition, message.offset)
             try:
+                head = _PostHead.model_validate_json(message.value)
+                if head.source_kind == "policy" or not (head.fileable or head.id in known):
+                    self._passed.add(where)  # nothing to file: not read any further
+                    continue
                 post = EnrichedPost.model_validate_json(message.value)
             except ValidationError:
                 continue  # handle() raises on it, and the base class dead-letters it
-            self._ready[(message.topic, message.partition, message.offset)] = post
-        known = self.tracker.post_cluster
+            self._ready[where] = post
         wanted = {p.id for p in self._ready.values() if _fileable(p) and p.id not in known}
         try:
             self._closed = self._in_closed_incidents(wanted)
@@ -112,7 +118,10 @@ class IncidentsWorker(Worker):
         self._pending = []
 
     def handle(self, message: Message) -> Iterable[Output] | None:
-        post = self._ready.pop((message.topic, message.partition, message.offset), None)
+        where = (message.topic, message.partition, message.offset)
+        if where in self._passed:
+            return None
+        post = self._ready.pop(where, None)
         if post is None:
             post = EnrichedPost.model_validate_json(message.value)
         if post.source_kind == "policy":
@@ -134,7 +143,7 @@ class IncidentsWorker(Worker):
     def on_batch_done(self) -> None:
         """Write the batch's changes in one transaction, then send them (offsets are committed after)."""
         pending, self._pending = self._pending or [], None
-        self._ready, self._closed, self._looked_up = {}, set(), set()
+        self._ready, self._closed, self._looked_up, self._passed = {}, set(), set(), set()
         if not pending:
             return
         try:
@@ -277,6 +286,25 @@ _PROBE = Incident(
     first_seen=datetime(2026, 1, 1, tzinfo=UTC),
     last_seen=datetime(2026, 1, 1, tzinfo=UTC),
 )
+
+
+class _Relevance(BaseModel):
+    relevant: bool = True
+
+
+class _PostHead(BaseModel):
+    """What decides whether the stage reads an enriched post any further: the rest is parsed (and
+    validated) only for a post it files or already holds. An irrelevant post with a bad field is passed
+    over here; the indexer stage, which reads every post of the topic, dead-letters it."""
+
+    id: str
+    source_kind: str = "news"
+    item_kind: str = "opinion"
+    tags: _Relevance = _Relevance()
+
+    @property
+    def fileable(self) -> bool:
+        return self.tags.relevant or self.item_kind == "message"
 
 
 class UnmatchedReply(ValueError):
