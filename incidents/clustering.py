@@ -289,7 +289,9 @@ class _Aggregates:
         # category (of the members) -> department -> [count, earliest key]
         self.departments: dict[str | None, dict[str, list[Any]]] = {}
         self.top_level = 0
-        self.severe: list[tuple[_Key, Member]] = []  # the members of the top severity, unsorted
+        self.severe: list[tuple[_Key, Member]] = []  # the members of the top severity, in time order
+        self.triggers: list[str] | None = []  # their first MAX_TRIGGERS distinct triggers (None: stale)
+        self.headline: str | None = None  # ``title()``, until a member changes it
         self.title_original: tuple[_Key, str] | None = None  # the earliest original with a title
         self.first_original: tuple[_Key, Member] | None = None
         self.title_any: tuple[_Key, str] | None = None  # the same among all members
@@ -350,19 +352,36 @@ class _Aggregates:
             self.top_level = rank
             self.severe = []
         if rank and rank == self.top_level:
-            self.severe.append((key, m))
+            bisect.insort(self.severe, (key, m), key=_first)
+            self.triggers = None
+
+    def severity(self) -> Severity:
+        """The top severity level and its members' triggers, the earliest members' first."""
+        if self.triggers is None:
+            triggers: dict[str, None] = {}
+            for _, m in self.severe:
+                triggers.update(dict.fromkeys(m.triggers))
+                if len(triggers) >= MAX_TRIGGERS:
+                    break
+            self.triggers = list(triggers)[:MAX_TRIGGERS]
+        level = self.severe[0][1].severity if self.severe else None
+        return Severity(level=cast(SeverityLevel | None, level), triggers=list(self.triggers))
 
     def _add_titles(self, m: Member, key: _Key) -> None:
         """The earliest title and member, among originals and among all members."""
         if m.title:
             if m.duplicate_of is None and (self.title_original is None or key < self.title_original[0]):
                 self.title_original = (key, m.title)
+                self.headline = None
             if self.title_any is None or key < self.title_any[0]:
                 self.title_any = (key, m.title)
+                self.headline = None
         if m.duplicate_of is None and (self.first_original is None or key < self.first_original[0]):
             self.first_original = (key, m)
+            self.headline = None
         if self.first_any is None or key < self.first_any[0]:
             self.first_any = (key, m)
+            self.headline = None
 
     def _add_places(self, m: Member, key: _Key) -> None:
         """The place votes (members naming a code, the first to) and each code's latest Location."""
@@ -384,6 +403,11 @@ class _Aggregates:
                 names[code] = (key, loc)
 
     def title(self) -> str:
+        if self.headline is None:
+            self.headline = self._title()
+        return self.headline
+
+    def _title(self) -> str:
         if self.first_original is not None:  # some originals: the earliest with a title, else its text
             if self.title_original is not None:
                 return self.title_original[1]
@@ -412,6 +436,10 @@ class _Aggregates:
             ordered = Counter({c: votes[c][0] for c in sorted(votes, key=lambda c: votes[c][1])})
             self.places = _locations(ordered, {c: loc for c, (_, loc) in self.names.items()})
         return list(self.places)
+
+
+def _first(item: tuple[_Key, Member]) -> _Key:
+    return item[0]
 
 
 def _vote(tally: dict[str, list[Any]], value: str, key: _Key) -> None:
@@ -790,7 +818,6 @@ class IncidentTracker:
         keys = agg.keys
         n = len(keys)
         category = _winner(agg.categories)
-        severe = sorted(agg.severe, key=lambda km: km[0])
         reply, repost, comment, like = agg.counts
         counts = Counts(reply=reply, repost=repost, comment=comment, like=like)
         sources = agg.sources
@@ -805,10 +832,7 @@ class IncidentTracker:
             locations=agg.locations(),
             category=category,
             department_type=_winner(agg.departments.get(category)),
-            severity=Severity(
-                level=cast(SeverityLevel | None, severe[0][1].severity if severe else None),
-                triggers=list(dict.fromkeys(t for _, m in severe for t in m.triggers))[:MAX_TRIGGERS],
-            ),
+            severity=agg.severity(),
             post_count=n,
             source_count=len(sources),
             heat=incident_heat(n, len(sources), counts, agg.max_weight, burst, negative),
