@@ -326,22 +326,31 @@ def main() -> int:
         f"clustering: {len(sizes)} incidents, largest {sizes[:8]}, "
         f"{sum(s > 1 for s in sizes)} with more than one post; fingerprint {fingerprint(tracker_plain)}"
     )
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(args.profile)
-    print(f"profile of IncidentTracker.add, top {args.profile} by own time:")
-    lines = out.getvalue().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
-    for line in lines[start : start + args.profile + 1]:
-        print("  " + line.replace(str(ROOT) + "/", "").replace(sys.prefix, "<venv>"))
+    if args.profile > 0:
+        print_profile(profiler, args.profile)
 
     # 4. quality
-    labelled = story_posts(Gazetteer.load()) + drill_posts(enricher)
-    results = quality(labelled, args.orders)
+    print_quality(story_posts(Gazetteer.load()) + drill_posts(enricher), args.orders)
+    return 0
+
+
+def print_profile(profiler: cProfile.Profile, top: int) -> None:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    print(f"profile of IncidentTracker.add, top {top} by own time:")
+    lines = out.getvalue().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls"))
+    for line in lines[start : start + top + 1]:
+        print("  " + line.replace(str(ROOT) + "/", "").replace(sys.prefix, "<venv>"))
+
+
+def print_quality(labelled: list[tuple[EnrichedPost, str]], orders: int) -> None:
+    results = quality(labelled, orders)
     stories = len({label for _, label in labelled})
     print(
         f"quality on {len({p.id for p, _ in labelled})} labelled posts ({stories} stories and noise), "
-        f"time order and {args.orders} shuffles:"
+        f"time order and {orders} shuffles:"
     )
     head = results[0][1]
     print(
@@ -355,7 +364,6 @@ def main() -> int:
         "F1 {b3_f1:.3f}".format(**mean)
         + f"  (lowest F1 {low:.3f})"
     )
-    return 0
 
 
 if __name__ == "__main__":
