@@ -10,8 +10,10 @@ already closed (quiet for a window): they were counted there.
 A polled batch is handled as a batch: its posts are parsed once and looked up in closed incidents with
 one query (``prepare_batch``), filed one by one, and their changes are written in one transaction (the
 last state of each incident and post) and only then sent (``on_batch_done``, before the offsets are
-committed). A write that fails on the database connection is retried by re-delivering the batch; one
-that fails on a record is retried change by change, and the message whose record fails is dead-lettered.
+committed): each incident once, its newest version (alerting ignores a version it has passed, so the
+versions in between would only be work for it). A write that fails on the database connection is retried
+by re-delivering the batch; one that fails on a record is retried change by change, and the message whose
+record fails is dead-lettered.
 Outside a polled batch (``handle`` alone) each change is written before ``handle`` returns it.
 
 At start the stage rebuilds its clustering from the database: the incidents whose newest post is
@@ -164,7 +166,9 @@ class IncidentsWorker(Worker):
                     self._dead_letter(message, one)
                 else:
                     sendable.append(item)
-        for _, _, out in sendable:
+        last = {out.key: i for i, (_, _, out) in enumerate(sendable)}  # each incident's newest version
+        for i in sorted(last.values()):
+            out = sendable[i][2]
             self.producer.send(out.topic, out.value, key=out.key)
         self.producer.flush()
 

@@ -1,5 +1,6 @@
 """The incidents stage on polled batches (prepare_batch → handle → on_batch_done, as ``Worker.run`` calls
-them): the same incidents, versions and rows as one post at a time; nothing is sent before it is written;
+them): the same incidents, versions and rows as one post at a time, each incident sent once a batch in its
+newest version; nothing is sent before it is written;
 a failed write sends nothing and the re-delivered batch writes and sends it all; a record the database
 refuses dead-letters its message alone."""
 
@@ -98,17 +99,32 @@ def stored(db: Database) -> dict[str, Any]:
     return {"rows": rows, "links": links, "states": states}
 
 
+def newest(versions: list[Incident]) -> list[Incident]:
+    """Each incident once, its last version, in the order of the last versions."""
+    last = {inc.id: i for i, inc in enumerate(versions)}
+    return [versions[i] for i in sorted(last.values())]
+
+
 def test_batches_send_and_store_what_one_at_a_time_does(db_engine: Engine, posts: list[EnrichedPost]) -> None:
     one, _ = worker(db_engine)
-    expected = [out.value for i, p in enumerate(posts) for out in one.handle(message(p, i)) or ()]
+    size = 7
+    expected: list[Incident] = []
+    for start in range(0, len(posts), size):  # one at a time, then what a batch of them sends
+        outs = [
+            out.value
+            for i, p in enumerate(posts[start : start + size], start)
+            for out in one.handle(message(p, i)) or ()
+        ]
+        expected += newest(outs)
     expected_rows = stored(one.db)
     with one.db.transaction() as s:  # the same database, emptied, for the batched stage
         for model in (IncidentMemberState, IncidentPost, IncidentRow):
             s.query(model).delete()
     w, log = worker(db_engine)
-    for batch in batches(posts, 7):
+    for batch in batches(posts, size):
         run_batch(w, batch)
     assert sent(log) == expected
+    assert len(expected) < sum(p.tags.relevant for p in posts)  # some batches grew an incident twice
     assert stored(w.db) == expected_rows
     assert w.dead_lettered == 0
 
@@ -124,9 +140,11 @@ def test_nothing_is_sent_before_it_is_written(db_engine: Engine, posts: list[Enr
         assert s.scalar(select(IncidentRow.id).limit(1)) is None
     w.on_batch_done()
     relevant = sum(p.tags.relevant for p in posts[:10])
-    assert len(sent(log)) == relevant and log[-1] == ("flush",)
     with w.db.session() as s:
         assert len(list(s.scalars(select(IncidentPost.post_id)))) == relevant
+        incidents = {r.id: r.version for r in s.scalars(select(IncidentRow))}
+    assert {inc.id: inc.version for inc in sent(log)} == incidents and log[-1] == ("flush",)
+    assert len(sent(log)) == len(incidents)  # each incident once, as written
 
 
 def test_a_failed_write_is_written_and_sent_on_redelivery(
@@ -181,9 +199,13 @@ def test_a_refused_record_dead_letters_its_message_alone(
     assert w.dead_lettered == 1
     dead = [entry[2] for entry in log if entry[0] == "send" and entry[1] == Topics.DEAD_LETTER]
     assert len(dead) == 1 and dead[0].offset == bad_at
-    assert len(sent(log)) == sum(p.tags.relevant for p in first) - 1
     with w.db.session() as s:
         assert bad not in set(s.scalars(select(IncidentPost.post_id)))
+        links = set(s.scalars(select(IncidentPost.post_id)))
+        versions = {r.id: r.version for r in s.scalars(select(IncidentRow))}
+    assert links == {p.id for p in first if p.tags.relevant} - {bad}  # the other posts are all written
+    assert {i.id: i.version for i in sent(log)} == versions  # each written incident sent once, as written
+    assert len(sent(log)) == len(versions)
 
 
 def test_posts_of_closed_incidents_are_skipped_in_a_batch(
