@@ -24,28 +24,39 @@ shares a band with probability 1 − 0.0042 (0.99996 at 0.6); the 25 bands of 5 
 
 A 64-bit simhash with Hamming distance ≤ 3 misses most of these pairs on texts this short (see
 tests/nlp/test_dedup.py); ``bench/dedup.py`` prints precision and recall on a labelled set of pairs.
+
+Hashing (scheme 2): a bigram of two code points is one 42-bit integer (``c1 << 21 | c2``; a one-character
+text is its code point), mixed to 32 bits by the MurmurHash3 64-bit finalizer (the high half), then put
+through datasketch's 128 ``affine32`` permutations ``a·h + b mod 2³²`` (its default seed), each value the
+minimum over the text's bigrams — all in numpy, one array operation per step for the whole text. The LSH
+band keys are computed once per signature (``Signature.keys``), for ``find`` and ``add`` alike.
+
+Stored signatures (``hashvalues_bytes``) start with the tag ``_TAG`` (``b"MH2\\0"``), then the values,
+uint32 little-endian. Signatures stored before scheme 2 (untagged: sha1 of each bigram, then ``affine32``)
+hash the same text to other values, so ``from_parts`` marks them ``stale``: a stale signature matches
+nothing and is not indexed (a post stored by an older version is no near-duplicate target after an
+upgrade: a repost of it is clustered on its words like any post) and stores back exactly as it was read.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cn2an
 import numpy as np
 from datasketch import LeanMinHash, MinHash
-from datasketch.hashfunc import sha1_hash32
 
 NUM_PERM = 128
 SHINGLE = 2
 THRESHOLD = 0.5
 BANDS, ROWS = 42, 3  # 126 of the 128 values
 ALIKE = THRESHOLD / 2  # two reposts whose reposted texts are this alike may match on their whole texts
-_SCHEME = "affine32"
+_SCHEME = "affine32"  # datasketch's permutations: a·h + b mod 2**32
+_TAG = b"MH2\0"  # stored values of scheme 2 start with it (older ones have no tag)
 
 _REPOST = re.compile(r"//\s*@[^:：\s]{1,30}[:：]?|(?:回复|转发)?@[^\s:：,，@]{1,30}[:：]?")
 _MARKER = re.compile(r"//\s*@[^:：\s/]{1,30}[:：]")  # what follows is the reposted post
@@ -59,7 +70,11 @@ _NUMBER = re.compile(rf"\d+(?:\.\d+)?[十百千万亿]*|[{_CN_DIGITS}]+(?=[{_MEA
 
 def _stripped(text: str) -> str:
     """The text without links, hashtags, repost markers, mentions and stock phrases (each left a space)."""
-    text = unicodedata.normalize("NFKC", text or "")
+    return _strip(unicodedata.normalize("NFKC", text or ""))
+
+
+def _strip(text: str) -> str:
+    """``_stripped`` of a text already in NFKC."""
     text = _URL.sub(" ", text)
     text = _HASHTAG.sub(" ", text)
     text = _REPOST.sub(" ", text)
@@ -93,7 +108,12 @@ def normalize(text: str) -> str:
 
 def quoted(text: str) -> str | None:
     """The post a repost reposts: the text after its last repost marker; None when it is no repost."""
-    parts = _MARKER.split(unicodedata.normalize("NFKC", text or ""))
+    return _quoted(unicodedata.normalize("NFKC", text or ""))
+
+
+def _quoted(text: str) -> str | None:
+    """``quoted`` of a text already in NFKC."""
+    parts = _MARKER.split(text)
     return parts[-1] if len(parts) > 1 else None
 
 
@@ -107,9 +127,15 @@ def numbers(text: str) -> frozenset[str]:
     """The numbers a text states, each as Arabic digits (两人 → 2, 十二 → 12, 3万 → 30000). Pass the raw
     text: what normalising removes separates numbers (an already normalised text works, but a digit
     just before a removed repost marker is then read as part of the next number)."""
+    return _numbers(_stripped(text))
+
+
+def _numbers(stripped: str) -> frozenset[str]:
+    """``numbers`` of a text ``_stripped`` already."""
     found: set[str] = set()
-    for part in _stripped(text).translate(_NUMBER_PARTS).split():
-        found.update(_canonical(n) for n in _NUMBER.findall(part))
+    for part in stripped.translate(_NUMBER_PARTS).split():
+        for n in _NUMBER.findall(part):
+            found.add(_canonical(n))
     return frozenset(found)
 
 
@@ -124,53 +150,110 @@ def _canonical(number: str) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-@cache
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    return MinHash(num_perm=NUM_PERM, scheme=_SCHEME).permutations
+_A, _B = (np.asarray(p, dtype=np.uint32) for p in MinHash(num_perm=NUM_PERM, scheme=_SCHEME).permutations)
+_EMPTY = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+_EMPTY.flags.writeable = False
+_FMIX = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(32))
+_CODE_BITS = np.uint64(21)  # Unicode code points fit in 21 bits
 
 
-_HASHES: dict[str, int] = {}  # shingle -> datasketch's default hash of it (sha1_hash32), cached
-_HASHES_MAX = 1 << 18
-_local = threading.local()
+def _bigram_ids(normalized: str) -> np.ndarray:
+    """Each character 2-shingle (bigram) of a normalised text as one integer, ``c1 << 21 | c2`` (a text of
+    one character: its code point, below every bigram's); as ``shingles``, with repeats."""
+    codes = np.frombuffer(normalized.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    if len(codes) <= 1:
+        return codes
+    ids = codes[:-1] << _CODE_BITS
+    ids |= codes[1:]
+    return ids
 
 
-def _hashes(grams: set[str]) -> list[int]:
-    cache = _HASHES
-    out = []
-    for gram in grams:
-        value = cache.get(gram)
-        if value is None:
-            if len(cache) >= _HASHES_MAX:
-                cache.clear()
-            value = cache[gram] = sha1_hash32(gram.encode())
-        out.append(value)
-    return out
+def _shingle_hashes(ids: np.ndarray) -> np.ndarray:
+    """32-bit hashes of shingle ids: the high half of the MurmurHash3 64-bit finalizer."""
+    shift, m1, m2, half = _FMIX
+    h = ids ^ (ids >> shift)
+    h *= m1
+    h ^= h >> shift
+    h *= m2
+    h ^= h >> shift
+    return (h >> half).astype(np.uint32)
 
 
-def _minhash(grams: set[str]) -> LeanMinHash:
-    mh: MinHash | None = getattr(_local, "minhash", None)
-    if mh is None:  # fed the hashes themselves: the same values as MinHash.update_batch of the shingles
-        mh = _local.minhash = MinHash(
-            num_perm=NUM_PERM, scheme=_SCHEME, permutations=_permutations(), hashfunc=int
-        )
-    mh.clear()
-    mh.update_batch(_hashes(grams))
-    return LeanMinHash(mh)
+def _values(normalized: str) -> np.ndarray:
+    """The MinHash values (NUM_PERM uint32) of a normalised text; all 2**32 - 1 when it has no words."""
+    ids = _bigram_ids(normalized)
+    if not len(ids):
+        return _EMPTY
+    permuted = np.multiply.outer(_shingle_hashes(ids), _A)  # uint32, wrapping: mod 2**32
+    permuted += _B
+    values: np.ndarray = permuted.min(axis=0)
+    return values
 
 
-@dataclass(frozen=True, slots=True)
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)[:ROWS]
+_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+
+
+def _band_keys(values: np.ndarray) -> list[int]:
+    """The LSH keys of one text's values: each band's ROWS values and its number mixed into 64 bits (two
+    different bands may share a key: one more candidate, which ``find`` checks)."""
+    rows = values[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
+    keys: list[int] = ((rows * _MIX).sum(axis=1, dtype=np.uint64) + _SALT).tolist()
+    return keys
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """The estimated Jaccard similarity of two texts: the share of equal MinHash values."""
+    return int(np.count_nonzero(a == b)) / NUM_PERM
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Signature:
     """What a post contributes to near-duplicate search; ``hashvalues_bytes``/``stored_numbers`` and
-    ``from_parts`` to store it. ``quoted`` is the signature of the post a repost reposts."""
+    ``from_parts`` to store it. ``values`` are the MinHash values (NUM_PERM uint32), ``quoted`` is the
+    signature of the post a repost reposts, ``stale`` one stored by an older hashing scheme (it matches
+    nothing; ``stored`` keeps what was read, to store it back unchanged)."""
 
-    minhash: LeanMinHash
+    values: np.ndarray
     numbers: frozenset[str]
     places: frozenset[str]
     empty: bool = False
     quoted: Signature | None = None
+    stale: bool = False
+    stored: tuple[bytes, tuple[str, ...]] | None = None
+    _keys: list[int] | None = field(default=None, repr=False)
+
+    @property
+    def minhash(self) -> LeanMinHash:
+        """The values as a datasketch ``LeanMinHash`` (of scheme ``affine32``)."""
+        return LeanMinHash(seed=1, hashvalues=self.values, scheme=_SCHEME)
+
+    @property
+    def keys(self) -> list[int]:
+        """The LSH keys of the texts it can be matched on (``texts``), computed once."""
+        keys = self._keys
+        if keys is None:
+            keys = [key for text in self.texts() for key in _band_keys(text.values)]
+            object.__setattr__(self, "_keys", keys)
+        return keys
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Signature):
+            return NotImplemented
+        return self._parts() == other._parts()
+
+    def __hash__(self) -> int:
+        return hash(self._parts())
+
+    def _parts(self) -> tuple[object, ...]:
+        quoted = self.quoted._parts() if self.quoted is not None else None
+        return (self.values.tobytes(), self.numbers, self.places, self.empty, quoted, self.stale, self.stored)
 
     def texts(self) -> Iterator[Signature]:
-        """The texts a post can be matched on: itself, and the post it reposts (when it has words)."""
+        """The texts a post can be matched on: itself, and the post it reposts (when it has words); none
+        when it is stale."""
+        if self.stale:
+            return
         if not self.empty:
             yield self
         if self.quoted is not None and not self.quoted.empty:
@@ -186,7 +269,7 @@ class Signature:
                 pairs = [(self, other)]
             elif mine.empty or theirs.empty:
                 return 0.0
-            elif float(mine.minhash.jaccard(theirs.minhash)) >= ALIKE:
+            elif _jaccard(mine.values, theirs.values) >= ALIKE:
                 pairs = [(mine, theirs), (self, other)]
             else:
                 return 0.0
@@ -194,16 +277,16 @@ class Signature:
             pairs = [(a, b) for a in self.texts() for b in other.texts()]
         best = 0.0
         for a, b in pairs:
-            score = float(a.minhash.jaccard(b.minhash))
+            if a.stale or b.stale or a.empty or b.empty:
+                continue
+            score = _jaccard(a.values, b.values)
             if score > best and a.agrees_with(b):
                 best = score
         return best
 
     def similarity(self, other: Signature) -> float:
         """The best estimated similarity of the two posts' texts (whether or not the facts agree)."""
-        return max(
-            (float(a.minhash.jaccard(b.minhash)) for a in self.texts() for b in other.texts()), default=0.0
-        )
+        return max((_jaccard(a.values, b.values) for a in self.texts() for b in other.texts()), default=0.0)
 
     def agrees_with(self, other: Signature) -> bool:
         """Same facts: neither adds numbers the other contradicts, and the places are compatible."""
@@ -211,37 +294,43 @@ class Signature:
         return nums and places_agree(self.places, other.places)
 
     def hashvalues_bytes(self) -> bytes:
-        """The MinHash values, uint32 little-endian; a repost's reposted text's values follow."""
-        values = np.asarray(self.minhash.hashvalues, dtype="<u4").tobytes()
+        """``_TAG``, then the MinHash values, uint32 little-endian; a repost's reposted text's values
+        follow. A stale signature's: the bytes it was read from."""
+        if self.stored is not None:
+            return self.stored[0]
+        values = _TAG + self.values.astype("<u4").tobytes()
         if self.quoted is not None:
-            values += np.asarray(self.quoted.minhash.hashvalues, dtype="<u4").tobytes()
+            values += self.quoted.values.astype("<u4").tobytes()
         return values
 
     def stored_numbers(self) -> list[str]:
         """The numbers to store with ``hashvalues_bytes``: the reposted text's are marked ``q:``."""
+        if self.stored is not None:
+            return list(self.stored[1])
         quoted_numbers = self.quoted.numbers if self.quoted is not None else ()
         return sorted(self.numbers) + sorted(f"q:{n}" for n in quoted_numbers)
 
     @classmethod
     def from_parts(cls, hashvalues: bytes, numbers: Iterable[str], places: Iterable[str]) -> Signature:
-        values = np.frombuffer(hashvalues, dtype="<u4").astype(np.uint32)
-        numbers = list(numbers)
+        """A stored signature (``hashvalues_bytes``, ``stored_numbers``, places); one stored by an older
+        hashing scheme, or unreadable, comes back ``stale``."""
+        hashvalues, numbers = bytes(hashvalues), list(numbers)
         own = frozenset(n for n in numbers if not n.startswith("q:"))
         where = frozenset(places)
+        size = 4 * NUM_PERM
+        if not hashvalues.startswith(_TAG) or len(hashvalues) - len(_TAG) not in (size, 2 * size):
+            return cls(_EMPTY, own, where, True, stale=True, stored=(hashvalues, tuple(numbers)))
+        values = np.frombuffer(hashvalues, dtype="<u4", offset=len(_TAG)).astype(np.uint32)
         inner = None
         if len(values) == 2 * NUM_PERM:
             values, rest = values[:NUM_PERM], values[NUM_PERM:]
             inner_numbers = frozenset(n[2:] for n in numbers if n.startswith("q:"))
-            inner = cls(_lean(rest), inner_numbers, where, _all_empty(rest))
-        return cls(_lean(values), own, where, _all_empty(values), inner)
+            inner = cls(rest, inner_numbers, where, _all_empty(rest))
+        return cls(values, own, where, _all_empty(values), inner)
 
 
 def _all_empty(values: np.ndarray) -> bool:
     return bool(np.all(values == np.iinfo(np.uint32).max))
-
-
-def _lean(values: np.ndarray) -> LeanMinHash:
-    return LeanMinHash(seed=1, hashvalues=values, scheme=_SCHEME)
 
 
 def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -250,30 +339,19 @@ def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:
     return any(x.startswith(y) or y.startswith(x) for x in a for y in b)
 
 
+def _text_signature(stripped: str, where: frozenset[str], quoted: Signature | None = None) -> Signature:
+    """The signature of a text ``_stripped`` already."""
+    words = stripped.translate(_WORDS)
+    return Signature(_values(words), _numbers(stripped), where, empty=not words, quoted=quoted)
+
+
 def signature(text: str, places: Iterable[str] = ()) -> Signature:
     """The signature of a post's text; ``places`` are its location codes (most specific)."""
     where = frozenset(places)
-    grams = shingles(normalize(text))
-    inner = None
-    reposted = quoted(text)
-    if reposted is not None:
-        inner_grams = shingles(normalize(reposted))
-        inner = Signature(_minhash(inner_grams), numbers(reposted), where, empty=not inner_grams)
-    return Signature(_minhash(grams), numbers(text), where, empty=not grams, quoted=inner)
-
-
-_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)[:ROWS]
-_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-
-
-def _bands(sig: Signature) -> set[int]:
-    """The LSH keys of a post: each band of each of its texts, its ROWS values and its number mixed into
-    64 bits (two different bands may share a key: one more candidate, which ``find`` checks)."""
-    keys: set[int] = set()
-    for text in sig.texts():
-        rows = np.asarray(text.minhash.hashvalues[: BANDS * ROWS], dtype=np.uint64).reshape(BANDS, ROWS)
-        keys.update(((rows * _MIX).sum(axis=1, dtype=np.uint64) + _SALT).tolist())
-    return keys
+    text = unicodedata.normalize("NFKC", text or "")
+    reposted = _quoted(text)
+    inner = None if reposted is None else _text_signature(_stripped(reposted), where)
+    return _text_signature(_strip(text), where, inner)
 
 
 class NearDuplicateIndex:
@@ -282,7 +360,6 @@ class NearDuplicateIndex:
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
         self._sigs: dict[str, Signature] = {}
-        self._keys: dict[str, set[int]] = {}
         self._buckets: dict[int, set[str]] = {}
 
     def __contains__(self, key: str) -> bool:
@@ -292,36 +369,49 @@ class NearDuplicateIndex:
         return len(self._sigs)
 
     def add(self, key: str, sig: Signature) -> None:
-        if key in self._sigs or not any(sig.texts()):
+        if key in self._sigs:
             return
-        bands = _bands(sig)
-        for band in bands:
-            self._buckets.setdefault(band, set()).add(key)
-        self._keys[key] = bands
+        keys = sig.keys
+        if not keys:  # no words (or stale): nothing to match on
+            return
+        buckets = self._buckets
+        for band in keys:
+            bucket = buckets.get(band)
+            if bucket is None:
+                buckets[band] = {key}
+            else:
+                bucket.add(key)
         self._sigs[key] = sig
 
     def remove(self, key: str) -> None:
-        if self._sigs.pop(key, None) is None:
+        sig = self._sigs.pop(key, None)
+        if sig is None:
             return
-        for band in self._keys.pop(key):
-            bucket = self._buckets[band]
-            bucket.discard(key)
-            if not bucket:
-                del self._buckets[band]
+        buckets = self._buckets
+        for band in sig.keys:
+            bucket = buckets.get(band)
+            if bucket is not None:
+                bucket.discard(key)
+                if not bucket:
+                    del buckets[band]
 
     def candidates(self, sig: Signature) -> set[str]:
         """The posts sharing an LSH band with one of this post's texts."""
+        found: set[str] = set()
         buckets = self._buckets
-        return set().union(*(buckets[band] for band in _bands(sig) if band in buckets))
+        for band in sig.keys:
+            bucket = buckets.get(band)
+            if bucket is not None:
+                found |= bucket
+        return found
 
     def find(self, sig: Signature, exclude: str | None = None) -> str | None:
-        if not any(sig.texts()):
-            return None
         best: tuple[float, str] | None = None
+        sigs = self._sigs
         for key in self.candidates(sig):
             if key == exclude:
                 continue
-            score = sig.match(self._sigs[key])
+            score = sig.match(sigs[key])
             if score >= self.threshold and (best is None or (score, key) > best):
                 best = (score, key)
         return best[1] if best else None
