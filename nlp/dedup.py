@@ -31,11 +31,17 @@ through datasketch's 128 ``affine32`` permutations ``a·h + b mod 2³²`` (its d
 minimum over the text's bigrams — all in numpy, one array operation per step for the whole text. The LSH
 band keys are computed once per signature (``Signature.keys``), for ``find`` and ``add`` alike.
 
-Stored signatures (``hashvalues_bytes``) start with the tag ``_TAG`` (``b"MH2\\0"``), then the values,
-uint32 little-endian. Signatures stored before scheme 2 (untagged: sha1 of each bigram, then ``affine32``)
-hash the same text to other values, so ``from_parts`` marks them ``stale``: a stale signature matches
-nothing and is not indexed (a post stored by an older version is no near-duplicate target after an
-upgrade: a repost of it is clustered on its words like any post) and stores back exactly as it was read.
+An estimate is a share of 128 values: about ±0.044 around a true similarity of 0.5, so a pair near the
+threshold falls on either side by chance (which hash functions are drawn decides it). ``find`` checks an
+estimate within ``MARGIN`` of the threshold on the texts' shingles themselves when both texts' words are
+known (``Signature.words``: kept for texts of up to ``WORDS_KEPT`` characters, and stored).
+
+Stored signatures (``hashvalues_bytes``) start with ``_TAG`` (``MH2``) and the number of texts, then the
+values, uint32 little-endian, then the words. Signatures stored before scheme 2 (bare values: sha1 of
+each bigram, then ``affine32``) hash the same text to other values, so ``from_parts`` marks them
+``stale``: a stale signature matches nothing and is not indexed (a post stored by an older version is no
+near-duplicate target after an upgrade: a repost of it is clustered on its words like any post) and
+stores back exactly as it was read.
 """
 
 from __future__ import annotations
@@ -54,9 +60,12 @@ NUM_PERM = 128
 SHINGLE = 2
 THRESHOLD = 0.5
 BANDS, ROWS = 42, 3  # 126 of the 128 values
+MARGIN = 0.15  # estimates this close to the threshold are checked on the texts' shingles when known
 ALIKE = THRESHOLD / 2  # two reposts whose reposted texts are this alike may match on their whole texts
 _SCHEME = "affine32"  # datasketch's permutations: a·h + b mod 2**32
-_TAG = b"MH2\0"  # stored values of scheme 2 start with it (older ones have no tag)
+_TAG = b"MH2"  # stored signatures of scheme 2 start with it (older ones have no tag)
+_UNKEPT = "\x01"  # stored for words not kept (no text has it: words are letters and digits)
+WORDS_KEPT = 1000  # the words of a text up to this long are kept, to check estimates near the threshold
 
 _REPOST = re.compile(r"//\s*@[^:：\s]{1,30}[:：]?|(?:回复|转发)?@[^\s:：,，@]{1,30}[:：]?")
 _MARKER = re.compile(r"//\s*@[^:：\s/]{1,30}[:：]")  # what follows is the reposted post
@@ -202,6 +211,12 @@ def _band_keys(values: np.ndarray) -> list[int]:
     return keys
 
 
+def _exact(a: str, b: str) -> float:
+    """The Jaccard similarity of two normalised texts' shingles."""
+    x, y = shingles(a), shingles(b)
+    return len(x & y) / len(x | y)
+
+
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """The estimated Jaccard similarity of two texts: the share of equal MinHash values."""
     return int(np.count_nonzero(a == b)) / NUM_PERM
@@ -221,6 +236,7 @@ class Signature:
     quoted: Signature | None = None
     stale: bool = False
     stored: tuple[bytes, tuple[str, ...]] | None = None
+    words: str | None = None
     _keys: list[int] | None = field(default=None, repr=False)
 
     @property
@@ -259,10 +275,12 @@ class Signature:
         if self.quoted is not None and not self.quoted.empty:
             yield self.quoted
 
-    def match(self, other: Signature) -> float:
+    def match(self, other: Signature, threshold: float | None = None) -> float:
         """The best estimated similarity of two posts' texts that agree on the facts (0 when none do).
         Two reposts are compared on what they repost, and on their whole texts only when what they repost
-        is alike too (or wordless in both): the same comment on two different posts is no duplicate."""
+        is alike too (or wordless in both): the same comment on two different posts is no duplicate.
+        An estimate within ``MARGIN`` of ``threshold`` is replaced by the exact similarity when both
+        texts' words are known."""
         mine, theirs = self.quoted, other.quoted
         if mine is not None and theirs is not None:
             if mine.empty and theirs.empty:
@@ -280,6 +298,8 @@ class Signature:
             if a.stale or b.stale or a.empty or b.empty:
                 continue
             score = _jaccard(a.values, b.values)
+            if threshold is not None and abs(score - threshold) < MARGIN and a.words and b.words:
+                score = _exact(a.words, b.words)
             if score > best and a.agrees_with(b):
                 best = score
         return best
@@ -294,14 +314,16 @@ class Signature:
         return nums and places_agree(self.places, other.places)
 
     def hashvalues_bytes(self) -> bytes:
-        """``_TAG``, then the MinHash values, uint32 little-endian; a repost's reposted text's values
-        follow. A stale signature's: the bytes it was read from."""
+        """What to store of the texts (scheme 2): ``_TAG``, the number of texts (one byte: 2 for a repost,
+        whose reposted text follows), each text's MinHash values (uint32 little-endian), then their words
+        (UTF-8, ``\\0`` between them; ``_UNKEPT`` for words not kept). A stale signature's: the bytes it was
+        read from."""
         if self.stored is not None:
             return self.stored[0]
-        values = _TAG + self.values.astype("<u4").tobytes()
-        if self.quoted is not None:
-            values += self.quoted.values.astype("<u4").tobytes()
-        return values
+        texts = [self] if self.quoted is None else [self, self.quoted]
+        values = b"".join(t.values.astype("<u4").tobytes() for t in texts)
+        words = "\0".join(_UNKEPT if t.words is None else t.words for t in texts)
+        return _TAG + bytes([len(texts)]) + values + words.encode()
 
     def stored_numbers(self) -> list[str]:
         """The numbers to store with ``hashvalues_bytes``: the reposted text's are marked ``q:``."""
@@ -317,16 +339,37 @@ class Signature:
         hashvalues, numbers = bytes(hashvalues), list(numbers)
         own = frozenset(n for n in numbers if not n.startswith("q:"))
         where = frozenset(places)
-        size = 4 * NUM_PERM
-        if not hashvalues.startswith(_TAG) or len(hashvalues) - len(_TAG) not in (size, 2 * size):
+        texts = _stored_texts(hashvalues)
+        if texts is None:
             return cls(_EMPTY, own, where, True, stale=True, stored=(hashvalues, tuple(numbers)))
-        values = np.frombuffer(hashvalues, dtype="<u4", offset=len(_TAG)).astype(np.uint32)
         inner = None
-        if len(values) == 2 * NUM_PERM:
-            values, rest = values[:NUM_PERM], values[NUM_PERM:]
+        if len(texts) == 2:
+            values, words = texts[1]
             inner_numbers = frozenset(n[2:] for n in numbers if n.startswith("q:"))
-            inner = cls(rest, inner_numbers, where, _all_empty(rest))
-        return cls(values, own, where, _all_empty(values), inner)
+            inner = cls(values, inner_numbers, where, _all_empty(values), words=words)
+        values, words = texts[0]
+        return cls(values, own, where, _all_empty(values), inner, words=words)
+
+
+def _stored_texts(stored: bytes) -> list[tuple[np.ndarray, str | None]] | None:
+    """The (values, words) of each text ``hashvalues_bytes`` stored; None when it is no scheme 2 signature
+    (an older one: its bare values, 128 or 256 uint32) or cannot be read."""
+    head = len(_TAG) + 1
+    if not stored.startswith(_TAG) or len(stored) < head or stored[len(_TAG)] not in (1, 2):
+        return None
+    count, size = stored[len(_TAG)], 4 * NUM_PERM
+    if len(stored) < head + count * size:
+        return None
+    values = np.frombuffer(stored, dtype="<u4", count=count * NUM_PERM, offset=head).astype(np.uint32)
+    try:
+        words: list[str | None] = [
+            None if w == _UNKEPT else w for w in stored[head + count * size :].decode().split("\0")
+        ]
+    except UnicodeDecodeError:
+        return None
+    if len(words) != count:
+        return None
+    return [(values[i * NUM_PERM : (i + 1) * NUM_PERM], words[i]) for i in range(count)]
 
 
 def _all_empty(values: np.ndarray) -> bool:
@@ -342,7 +385,8 @@ def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:
 def _text_signature(stripped: str, where: frozenset[str], quoted: Signature | None = None) -> Signature:
     """The signature of a text ``_stripped`` already."""
     words = stripped.translate(_WORDS)
-    return Signature(_values(words), _numbers(stripped), where, empty=not words, quoted=quoted)
+    kept = words if len(words) <= WORDS_KEPT else None
+    return Signature(_values(words), _numbers(stripped), where, empty=not words, quoted=quoted, words=kept)
 
 
 def signature(text: str, places: Iterable[str] = ()) -> Signature:
@@ -411,7 +455,7 @@ class NearDuplicateIndex:
         for key in self.candidates(sig):
             if key == exclude:
                 continue
-            score = sig.match(sigs[key])
+            score = sig.match(sigs[key], self.threshold)
             if score >= self.threshold and (best is None or (score, key) > best):
                 best = (score, key)
         return best[1] if best else None
