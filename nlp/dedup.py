@@ -75,6 +75,7 @@ _STOCK = re.compile(r"转发微博|轉發微博|repost|网页链接|展开全文
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 _MEASURE = "人名个起辆户岁天年月日时分栋层次例条家所只头吨元"
 _NUMBER = re.compile(rf"\d+(?:\.\d+)?[十百千万亿]*|[{_CN_DIGITS}]+(?=[{_MEASURE}])")
+_NUMERAL = re.compile(rf"[\d{_CN_DIGITS}]")  # a text without any states no number
 
 
 def _stripped(text: str) -> str:
@@ -141,6 +142,8 @@ def numbers(text: str) -> frozenset[str]:
 
 def _numbers(stripped: str) -> frozenset[str]:
     """``numbers`` of a text ``_stripped`` already."""
+    if _NUMERAL.search(stripped) is None:
+        return frozenset()
     found: set[str] = set()
     for part in stripped.translate(_NUMBER_PARTS).split():
         for n in _NUMBER.findall(part):
@@ -199,22 +202,22 @@ def _values(normalized: str) -> np.ndarray:
     return values
 
 
-_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)[:ROWS]
-_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+_SALT = np.zeros(BANDS * ROWS, dtype=np.uint32)  # on each band's first row: its number, mixed
+_SALT[::ROWS] = (
+    np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(32)
+).astype(np.uint32)
 
 
-def _band_keys(values: np.ndarray) -> list[int]:
-    """The LSH keys of one text's values: each band's ROWS values and its number mixed into 64 bits (two
-    different bands may share a key: one more candidate, which ``find`` checks)."""
-    rows = values[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
-    keys: list[int] = ((rows * _MIX).sum(axis=1, dtype=np.uint64) + _SALT).tolist()
+def _band_keys(values: np.ndarray) -> list[bytes]:
+    """The LSH keys of one text's values: each band's ROWS values (its first one xor the band's salt), as
+    bytes (two different bands may share a key: one more candidate, which ``find`` checks)."""
+    keys: list[bytes] = (values[: BANDS * ROWS] ^ _SALT).view(f"V{4 * ROWS}").tolist()
     return keys
 
 
-def _exact(a: str, b: str) -> float:
-    """The Jaccard similarity of two normalised texts' shingles."""
-    x, y = shingles(a), shingles(b)
-    return len(x & y) / len(x | y)
+def _exact(a: frozenset[str], b: frozenset[str]) -> float:
+    """The Jaccard similarity of two sets of shingles."""
+    return len(a & b) / max(1, len(a | b))
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -237,7 +240,8 @@ class Signature:
     stale: bool = False
     stored: tuple[bytes, tuple[str, ...]] | None = None
     words: str | None = None
-    _keys: list[int] | None = field(default=None, repr=False)
+    _keys: list[bytes] | None = field(default=None, repr=False)
+    _grams: frozenset[str] | None = field(default=None, repr=False)
 
     @property
     def minhash(self) -> LeanMinHash:
@@ -245,13 +249,21 @@ class Signature:
         return LeanMinHash(seed=1, hashvalues=self.values, scheme=_SCHEME)
 
     @property
-    def keys(self) -> list[int]:
+    def keys(self) -> list[bytes]:
         """The LSH keys of the texts it can be matched on (``texts``), computed once."""
         keys = self._keys
         if keys is None:
             keys = [key for text in self.texts() for key in _band_keys(text.values)]
             object.__setattr__(self, "_keys", keys)
         return keys
+
+    def grams(self) -> frozenset[str]:
+        """The shingles of its words (none when they are not kept), computed once."""
+        grams = self._grams
+        if grams is None:
+            grams = frozenset(shingles(self.words or ""))
+            object.__setattr__(self, "_grams", grams)
+        return grams
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Signature):
@@ -298,10 +310,11 @@ class Signature:
             if a.stale or b.stale or a.empty or b.empty:
                 continue
             score = _jaccard(a.values, b.values)
-            if threshold is not None and abs(score - threshold) < MARGIN and a.words and b.words:
-                score = _exact(a.words, b.words)
-            if score > best and a.agrees_with(b):
-                best = score
+            near = threshold is not None and abs(score - threshold) < MARGIN
+            if (near or score > best) and a.agrees_with(b):
+                if near and a.words is not None and b.words is not None:
+                    score = _exact(a.grams(), b.grams())
+                best = max(best, score)
         return best
 
     def similarity(self, other: Signature) -> float:
@@ -404,7 +417,7 @@ class NearDuplicateIndex:
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
         self._sigs: dict[str, Signature] = {}
-        self._buckets: dict[int, set[str]] = {}
+        self._buckets: dict[bytes, set[str]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._sigs
