@@ -15,9 +15,11 @@ incident templates written for this bench:
 Prints precision, recall and F1 overall and recall or false-positive rate per kind, how many pairs with an
 estimated similarity >= the threshold the LSH search did not return, and signatures/s.
 
-``--speed``: the bench's texts (each once, places resolved beforehand) as a stream, the way the incidents
-tracker files a post: ``signature``, then ``find`` in the index of the posts before it, then ``add``;
-µs per post for each, best of ``--rounds``. ``--baseline REV`` times nlp/dedup.py as it was at git
+``--speed``: the bench's texts (each once, places resolved beforehand; many near-duplicates of each
+other), or with ``--tracker N`` what the incidents tracker gets of bench/incidents.py's first N posts (the
+relevant ones, as the nlp stage tags them), as a stream, the way the tracker files a post: ``signature``,
+then ``find`` in the index of the posts before it, then ``add``; µs per post for each, best of
+``--rounds``. ``--baseline REV`` times nlp/dedup.py as it was at git
 revision REV in the same run (rounds alternate between the two) and prints the ratio.
 The shared data is read from ../shared/data beside the checkout, or from ``YUQING_SHARED_DATA``.
 """
@@ -259,9 +261,27 @@ def stream_times(module: ModuleType, posts: list[tuple[str, list[str]]]) -> tupl
     return spent[0], spent[1], spent[2]
 
 
-def speed(pairs: list[tuple[str, str, bool, str]], gaz: Gazetteer, baseline: str | None, rounds: int) -> None:
+def bench_texts(pairs: list[tuple[str, str, bool, str]], gaz: Gazetteer) -> list[tuple[str, list[str]]]:
+    """Each text of the bench's pairs once, with its location codes."""
     texts = list(dict.fromkeys(t for a, b, _, _ in pairs for t in (a, b)))
-    posts = [(t, [loc.code for loc in gaz.resolve(t, segment(t))]) for t in texts]
+    return [(t, [loc.code for loc in gaz.resolve(t, segment(t))]) for t in texts]
+
+
+def tracker_stream(n: int) -> list[tuple[str, list[str]]]:
+    """What the incidents tracker passes to ``signature`` for the first ``n`` posts of bench/incidents.py's
+    stream (real Weibo posts through the nlp stage): each relevant post's cleaned text and location codes."""
+    import bench.corpus
+
+    bench.corpus.SHARED = SHARED_DATA
+    from bench.incidents import load_posts
+    from nlp.enrich import Enricher
+    from nlp.tokenize import clean_text
+
+    posts = Enricher.load(None).enrich_many(load_posts(n, 7, 5.0))
+    return [(clean_text(p.text)[0], [loc.code for loc in p.tags.locations]) for p in posts if p.tags.relevant]
+
+
+def speed(posts: list[tuple[str, list[str]]], baseline: str | None, rounds: int) -> None:
     modules = {"now": sys.modules[NearDuplicateIndex.__module__]}
     if baseline:
         modules[baseline] = baseline_module(baseline)
@@ -292,11 +312,20 @@ def main() -> None:
     parser.add_argument("--speed", action="store_true", help="time signature, find and add per post")
     parser.add_argument("--baseline", metavar="REV", help="with --speed: time nlp/dedup.py of git REV too")
     parser.add_argument("--rounds", type=int, default=3, help="with --speed: rounds, the best counts")
+    parser.add_argument(
+        "--tracker",
+        type=int,
+        metavar="N",
+        help="with --speed: time the relevant posts of bench/incidents.py's first N posts instead",
+    )
     args = parser.parse_args()
+    if args.speed and args.tracker:
+        speed(tracker_stream(args.tracker), args.baseline, args.rounds)
+        return
     pairs = build_pairs(args.bases, args.seed)
     gaz = Gazetteer.load()
     if args.speed:
-        speed(pairs, gaz, args.baseline, args.rounds)
+        speed(bench_texts(pairs, gaz), args.baseline, args.rounds)
         return
 
     def sig(text: str) -> Signature:

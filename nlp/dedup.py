@@ -412,12 +412,13 @@ def signature(text: str, places: Iterable[str] = ()) -> Signature:
 
 
 class NearDuplicateIndex:
-    """The signatures of recent posts; ``find`` returns the most similar earlier post that agrees."""
+    """The signatures of recent posts; ``find`` returns the most similar earlier post that agrees. Each LSH
+    key holds the post that has it, or the set of them when there are several (most keys have one)."""
 
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
         self._sigs: dict[str, Signature] = {}
-        self._buckets: dict[bytes, set[str]] = {}
+        self._buckets: dict[bytes, str | set[str]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._sigs
@@ -433,11 +434,14 @@ class NearDuplicateIndex:
             return
         buckets = self._buckets
         for band in keys:
-            bucket = buckets.get(band)
-            if bucket is None:
-                buckets[band] = {key}
+            held = buckets.setdefault(band, key)
+            if held is key:
+                continue
+            if isinstance(held, str):
+                if held != key:
+                    buckets[band] = {held, key}
             else:
-                bucket.add(key)
+                held.add(key)
         self._sigs[key] = sig
 
     def remove(self, key: str) -> None:
@@ -446,20 +450,31 @@ class NearDuplicateIndex:
             return
         buckets = self._buckets
         for band in sig.keys:
-            bucket = buckets.get(band)
-            if bucket is not None:
-                bucket.discard(key)
-                if not bucket:
+            held = buckets.get(band)
+            if held is None:
+                continue
+            if isinstance(held, str):
+                if held == key:
                     del buckets[band]
+                continue
+            held.discard(key)
+            if len(held) == 1:
+                buckets[band] = next(iter(held))
+            elif not held:
+                del buckets[band]
 
     def candidates(self, sig: Signature) -> set[str]:
         """The posts sharing an LSH band with one of this post's texts."""
         found: set[str] = set()
         buckets = self._buckets
         for band in sig.keys:
-            bucket = buckets.get(band)
-            if bucket is not None:
-                found |= bucket
+            held = buckets.get(band)
+            if held is None:
+                continue
+            if isinstance(held, str):
+                found.add(held)
+            else:
+                found |= held
         return found
 
     def find(self, sig: Signature, exclude: str | None = None) -> str | None:

@@ -142,3 +142,20 @@ def test_signatures_compare_by_value() -> None:
     assert len({signature(FIRE), signature(FIRE), signature(REPOST)}) == 2
     assert signature(FIRE) != signature(FIRE, ["3201"])
     assert np.array_equal(signature(FIRE).minhash.hashvalues, signature(FIRE).values)
+
+
+def test_posts_sharing_keys_are_found_until_removed_and_leave_nothing_behind() -> None:
+    texts = [FIRE, FIRE + "😭", "#南京火灾# " + FIRE, REPOST, "转发//@张三:" + FIRE]
+    index = NearDuplicateIndex()
+    for i, text in enumerate(texts):
+        index.add(f"post-{i}", signature(text))
+    index.add("post-0", signature(FIRE))  # a second add of a key changes nothing
+    assert len(index) == len(texts)
+    probe = signature(FIRE + "！")
+    assert index.candidates(probe) == {f"post-{i}" for i in range(len(texts))}
+    for i in range(len(texts) - 1):
+        index.remove(f"post-{i}")
+        assert index.candidates(probe) == {f"post-{j}" for j in range(i + 1, len(texts))}
+    assert index.find(probe) == f"post-{len(texts) - 1}"
+    index.remove(f"post-{len(texts) - 1}")
+    assert index.find(probe) is None and len(index) == 0 and not index._buckets
