@@ -25,11 +25,12 @@ shares a band with probability 1 − 0.0042 (0.99996 at 0.6); the 25 bands of 5 
 A 64-bit simhash with Hamming distance ≤ 3 misses most of these pairs on texts this short (see
 tests/nlp/test_dedup.py); ``bench/dedup.py`` prints precision and recall on a labelled set of pairs.
 
-Hashing (scheme 2): a bigram of two code points is one 42-bit integer (``c1 << 21 | c2``; a one-character
-text is its code point), mixed to 32 bits by the MurmurHash3 64-bit finalizer (the high half), then put
-through datasketch's 128 ``affine32`` permutations ``a·h + b mod 2³²`` (its default seed), each value the
-minimum over the text's bigrams — all in numpy, one array operation per step for the whole text. The LSH
-band keys are computed once per signature (``Signature.keys``), for ``find`` and ``add`` alike.
+Hashing (scheme 2): a bigram of two code points is one 64-bit integer (``c1 | c2 << 32``: the UTF-32 text
+read in place; a one-character text is its code point), mixed to 32 bits by the MurmurHash3 64-bit
+finalizer (the high half), then put through datasketch's 128 ``affine32`` permutations ``a·h + b mod 2³²``
+(its default seed), each value the minimum over the text's bigrams — all in numpy, one array operation
+per step for the whole text. The LSH keys (each band's 12 bytes) are computed once per signature
+(``Signature.keys``), for ``find``, ``add`` and ``remove`` alike.
 
 An estimate is a share of 128 values: about ±0.044 around a true similarity of 0.5, so a pair near the
 threshold falls on either side by chance (which hash functions are drawn decides it). ``find`` checks an
@@ -166,18 +167,16 @@ _A, _B = (np.asarray(p, dtype=np.uint32) for p in MinHash(num_perm=NUM_PERM, sch
 _EMPTY = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
 _EMPTY.flags.writeable = False
 _FMIX = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(32))
-_CODE_BITS = np.uint64(21)  # Unicode code points fit in 21 bits
 
 
 def _bigram_ids(normalized: str) -> np.ndarray:
-    """Each character 2-shingle (bigram) of a normalised text as one integer, ``c1 << 21 | c2`` (a text of
-    one character: its code point, below every bigram's); as ``shingles``, with repeats."""
-    codes = np.frombuffer(normalized.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    if len(codes) <= 1:
-        return codes
-    ids = codes[:-1] << _CODE_BITS
-    ids |= codes[1:]
-    return ids
+    """Each character 2-shingle (bigram) of a normalised text as one integer, ``c1 | c2 << 32``: the text in
+    UTF-32 read as overlapping 64-bit words, one every 4 bytes (a text of one character: its code point,
+    below every bigram's); as ``shingles``, with repeats."""
+    utf32 = normalized.encode("utf-32-le")
+    if len(normalized) <= 1:
+        return np.frombuffer(utf32, dtype="<u4").astype(np.uint64)
+    return np.ndarray(shape=(len(normalized) - 1,), dtype="<u8", buffer=utf32, strides=(4,))
 
 
 def _shingle_hashes(ids: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ def fmix64(x: int) -> int:
 def reference_values(text: str) -> list[int]:
     """The MinHash values of scheme 2 in plain integers, one shingle at a time."""
     grams = shingles(normalize(text))
-    ids = {ord(g[0]) << 21 | ord(g[1]) if len(g) == 2 else ord(g) for g in grams}
+    ids = {ord(g[0]) | ord(g[1]) << 32 if len(g) == 2 else ord(g) for g in grams}
     hashes = [fmix64(i) >> 32 for i in ids]
     a, b = MinHash(num_perm=NUM_PERM, scheme="affine32").permutations
     return [min((int(a[k]) * h + int(b[k])) % (1 << 32) for h in hashes) for k in range(NUM_PERM)]
