@@ -85,10 +85,14 @@ def _stripped(text: str) -> str:
 
 
 def _strip(text: str) -> str:
-    """``_stripped`` of a text already in NFKC."""
-    text = _URL.sub(" ", text)
-    text = _HASHTAG.sub(" ", text)
-    text = _REPOST.sub(" ", text)
+    """``_stripped`` of a text already in NFKC (a pattern is tried only where it can match: each needs its
+    character: ``://`` or ``.`` for a link, ``#`` for a hashtag, ``@`` for a marker or mention)."""
+    if "://" in text or "." in text:
+        text = _URL.sub(" ", text)
+    if "#" in text:
+        text = _HASHTAG.sub(" ", text)
+    if "@" in text:
+        text = _REPOST.sub(" ", text)
     return _STOCK.sub(" ", text).lower()
 
 
@@ -185,8 +189,7 @@ def _shingle_hashes(ids: np.ndarray) -> np.ndarray:
     h = ids ^ (ids >> shift)
     h *= m1
     h ^= h >> shift
-    h *= m2
-    h ^= h >> shift
+    h *= m2  # (its last step, h ^= h >> 33, leaves the high half as it is)
     return (h >> half).astype(np.uint32)
 
 
