@@ -351,7 +351,7 @@ class Signature:
     def from_parts(cls, hashvalues: bytes, numbers: Iterable[str], places: Iterable[str]) -> Signature:
         """A stored signature (``hashvalues_bytes``, ``stored_numbers``, places); one stored by an older
         hashing scheme, or unreadable, comes back ``stale``."""
-        hashvalues, numbers = bytes(hashvalues), list(numbers)
+        hashvalues, numbers = bytes(hashvalues or b""), list(numbers or ())
         own = frozenset(n for n in numbers if not n.startswith("q:"))
         where = frozenset(places)
         texts = _stored_texts(hashvalues)
