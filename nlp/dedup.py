@@ -231,8 +231,9 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 class Signature:
     """What a post contributes to near-duplicate search; ``hashvalues_bytes``/``stored_numbers`` and
     ``from_parts`` to store it. ``values`` are the MinHash values (NUM_PERM uint32), ``quoted`` is the
-    signature of the post a repost reposts, ``stale`` one stored by an older hashing scheme (it matches
-    nothing; ``stored`` keeps what was read, to store it back unchanged)."""
+    signature of the post a repost reposts, ``words`` the normalised text (kept up to ``WORDS_KEPT``
+    characters: estimates near the threshold are checked on it), ``stale`` one stored by an older hashing
+    scheme (it matches nothing; ``stored`` keeps what was read, to store it back unchanged)."""
 
     values: np.ndarray
     numbers: frozenset[str]
