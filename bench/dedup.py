@@ -1,6 +1,6 @@
 """Precision and recall of near-duplicate detection (nlp/dedup.py) on a labelled set of post pairs.
 
-    python bench/dedup.py [--threshold 0.5] [--bases 200] [--seed 7]
+    python bench/dedup.py [--threshold 0.5] [--bases 200] [--seed 7] [--speed [--baseline REV]]
 
 The pairs are built from real short Weibo posts (../shared/data/weibo_emotion, 20–140 characters) and from
 incident templates written for this bench:
@@ -14,18 +14,30 @@ incident templates written for this bench:
   facts with 两/二/三 for 2/3; and as negatives, two reposts of different posts with the same long comment.
 Prints precision, recall and F1 overall and recall or false-positive rate per kind, how many pairs with an
 estimated similarity >= the threshold the LSH search did not return, and signatures/s.
+
+``--speed``: the bench's texts (each once, places resolved beforehand; many near-duplicates of each
+other), or with ``--tracker N`` what the incidents tracker gets of bench/incidents.py's first N posts (the
+relevant ones, as the nlp stage tags them), as a stream, the way the tracker files a post: ``signature``,
+then ``find`` in the index of the posts before it, then ``add``; µs per post for each, best of
+``--rounds``. ``--baseline REV`` times nlp/dedup.py as it was at git
+revision REV in the same run (rounds alternate between the two) and prints the ratio.
+The shared data is read from ../shared/data beside the checkout, or from ``YUQING_SHARED_DATA``.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
+import os
 import random
 import re
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -44,8 +56,9 @@ except ImportError:  # before reposts were matched on what they repost
 from nlp.location import Gazetteer  # noqa: E402
 from nlp.tokenize import segment  # noqa: E402
 
-WEIBO = ROOT.parent / "shared" / "data" / "weibo_emotion" / "train.tsv"
-COMMENT_POSTS = ROOT.parent / "shared" / "data" / "weibo_sentiment" / "train.tsv"
+SHARED_DATA = Path(os.environ.get("YUQING_SHARED_DATA") or ROOT.parent / "shared" / "data")
+WEIBO = SHARED_DATA / "weibo_emotion" / "train.tsv"
+COMMENT_POSTS = SHARED_DATA / "weibo_sentiment" / "train.tsv"
 COMMENT_LENGTHS = {"<20": (4, 19), "20-49": (20, 49), ">=50": (50, 140)}
 LAUGHS = ["2333", "666", "23333", "88"]
 COMMENTS = [
@@ -216,14 +229,104 @@ def returned(index: NearDuplicateIndex, sig: Signature) -> bool:
     return bool(index._lsh.query(sig.minhash))  # before nlp/dedup.py had its own banding
 
 
+def baseline_module(rev: str) -> ModuleType:
+    """nlp/dedup.py as it was at git revision ``rev``, imported as a module of its own."""
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{rev}:nlp/dedup.py"], check=True, capture_output=True, text=True
+    ).stdout
+    spec = importlib.util.spec_from_loader("bench_dedup_baseline", loader=None)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:nlp/dedup.py", "exec"), module.__dict__)
+    return module
+
+
+def stream_times(module: ModuleType, posts: list[tuple[str, list[str]]]) -> tuple[float, float, float]:
+    """Seconds spent in signature, find and add over the posts as one stream into a fresh index."""
+    index = module.NearDuplicateIndex()
+    spent = [0.0, 0.0, 0.0]
+    clock = time.perf_counter
+    for i, (text, places) in enumerate(posts):
+        t0 = clock()
+        sig = module.signature(text, places)
+        t1 = clock()
+        index.find(sig)
+        t2 = clock()
+        index.add(f"post-{i}", sig)
+        t3 = clock()
+        spent[0] += t1 - t0
+        spent[1] += t2 - t1
+        spent[2] += t3 - t2
+    return spent[0], spent[1], spent[2]
+
+
+def bench_texts(pairs: list[tuple[str, str, bool, str]], gaz: Gazetteer) -> list[tuple[str, list[str]]]:
+    """Each text of the bench's pairs once, with its location codes."""
+    texts = list(dict.fromkeys(t for a, b, _, _ in pairs for t in (a, b)))
+    return [(t, [loc.code for loc in gaz.resolve(t, segment(t))]) for t in texts]
+
+
+def tracker_stream(n: int) -> list[tuple[str, list[str]]]:
+    """What the incidents tracker passes to ``signature`` for the first ``n`` posts of bench/incidents.py's
+    stream (real Weibo posts through the nlp stage): each relevant post's cleaned text and location codes."""
+    import bench.corpus
+
+    bench.corpus.SHARED = SHARED_DATA
+    from bench.incidents import load_posts
+    from nlp.enrich import Enricher
+    from nlp.tokenize import clean_text
+
+    posts = Enricher.load(None).enrich_many(load_posts(n, 7, 5.0))
+    return [(clean_text(p.text)[0], [loc.code for loc in p.tags.locations]) for p in posts if p.tags.relevant]
+
+
+def speed(posts: list[tuple[str, list[str]]], baseline: str | None, rounds: int) -> None:
+    modules = {"now": sys.modules[NearDuplicateIndex.__module__]}
+    if baseline:
+        modules[baseline] = baseline_module(baseline)
+    best: dict[str, list[float]] = {name: [float("inf")] * 3 for name in modules}
+    for r in range(rounds):
+        for name in list(modules)[:: 1 if r % 2 == 0 else -1]:
+            spent = stream_times(modules[name], posts)
+            best[name] = [min(x, y) for x, y in zip(best[name], spent, strict=True)]
+    print(f"speed: {len(posts)} posts as one stream, µs per post (best of {rounds} rounds)")
+    print(f"  {'':<12} {'signature':>10} {'find':>8} {'add':>8} {'total':>8}")
+    for name, spent in best.items():
+        us = [1e6 * x / len(posts) for x in spent]
+        print(f"  {name:<12} {us[0]:>10.1f} {us[1]:>8.1f} {us[2]:>8.1f} {sum(us):>8.1f}")
+    if baseline:
+        ratios = [now / old for now, old in zip(best["now"], best[baseline], strict=True)]
+        ratios.append(sum(best["now"]) / sum(best[baseline]))
+        print(
+            f"  {'now/' + baseline:<12} "
+            + " ".join(f"{r:>{w}.2f}" for r, w in zip(ratios, (10, 8, 8, 8), strict=True))
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--bases", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--speed", action="store_true", help="time signature, find and add per post")
+    parser.add_argument("--baseline", metavar="REV", help="with --speed: time nlp/dedup.py of git REV too")
+    parser.add_argument("--rounds", type=int, default=3, help="with --speed: rounds, the best counts")
+    parser.add_argument(
+        "--tracker",
+        type=int,
+        metavar="N",
+        help="with --speed: time the relevant posts of bench/incidents.py's first N posts instead",
+    )
     args = parser.parse_args()
+    if args.speed and args.tracker:
+        speed(tracker_stream(args.tracker), args.baseline, args.rounds)
+        return
     pairs = build_pairs(args.bases, args.seed)
     gaz = Gazetteer.load()
+    if args.speed:
+        speed(bench_texts(pairs, gaz), args.baseline, args.rounds)
+        return
 
     def sig(text: str) -> Signature:
         return signature(text, [loc.code for loc in gaz.resolve(text, segment(text))])

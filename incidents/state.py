@@ -20,7 +20,7 @@ class IncidentMemberState(Base):
     post_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     incident_id: Mapped[str] = mapped_column(String(40), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, doc="post time: published, else fetched")
-    minhash: Mapped[bytes] = mapped_column(LargeBinary, doc="MinHash values, uint32 little-endian")
+    minhash: Mapped[bytes] = mapped_column(LargeBinary, doc="nlp.dedup Signature.hashvalues_bytes()")
     numbers: Mapped[list[str]] = mapped_column(JSONType, default=list)
     places: Mapped[list[str]] = mapped_column(JSONType, default=list)
     member: Mapped[dict[str, Any]] = mapped_column(JSONType, doc="incidents.clustering.Member.to_state()")

@@ -24,28 +24,49 @@ shares a band with probability 1 − 0.0042 (0.99996 at 0.6); the 25 bands of 5 
 
 A 64-bit simhash with Hamming distance ≤ 3 misses most of these pairs on texts this short (see
 tests/nlp/test_dedup.py); ``bench/dedup.py`` prints precision and recall on a labelled set of pairs.
+
+Hashing (scheme 2): a bigram of two code points is one 64-bit integer (``c1 | c2 << 32``: the UTF-32 text
+read in place; a one-character text is its code point), mixed to 32 bits by the MurmurHash3 64-bit
+finalizer (the high half), then put through datasketch's 128 ``affine32`` permutations ``a·h + b mod 2³²``
+(its default seed), each value the minimum over the text's bigrams — all in numpy, one array operation
+per step for the whole text. The LSH keys (each band's 12 bytes) are computed once per signature
+(``Signature.keys``), for ``find``, ``add`` and ``remove`` alike.
+
+An estimate is a share of 128 values: about ±0.044 around a true similarity of 0.5, so a pair near the
+threshold falls on either side by chance (which hash functions are drawn decides it). ``find`` checks an
+estimate within ``MARGIN`` of the threshold on the texts' shingles themselves when both texts' words are
+known (``Signature.words``: kept for texts of up to ``WORDS_KEPT`` characters, and stored).
+
+Stored signatures (``hashvalues_bytes``) start with ``_TAG`` (``MH2``) and the number of texts, then the
+values, uint32 little-endian, then the words. Signatures stored before scheme 2 (bare values: sha1 of
+each bigram, then ``affine32``) hash the same text to other values, so ``from_parts`` marks them
+``stale``: a stale signature matches nothing and is not indexed (a post stored by an older version is no
+near-duplicate target after an upgrade: a repost of it is clustered on its words like any post) and
+stores back exactly as it was read.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cn2an
 import numpy as np
 from datasketch import LeanMinHash, MinHash
-from datasketch.hashfunc import sha1_hash32
 
 NUM_PERM = 128
 SHINGLE = 2
 THRESHOLD = 0.5
 BANDS, ROWS = 42, 3  # 126 of the 128 values
+MARGIN = 0.15  # estimates this close to the threshold are checked on the texts' shingles when known
 ALIKE = THRESHOLD / 2  # two reposts whose reposted texts are this alike may match on their whole texts
-_SCHEME = "affine32"
+_SCHEME = "affine32"  # datasketch's permutations: a·h + b mod 2**32
+_TAG = b"MH2"  # stored signatures of scheme 2 start with it (older ones have no tag)
+_UNKEPT = "\x01"  # stored for words not kept (no text has it: words are letters and digits)
+WORDS_KEPT = 1000  # the words of a text up to this long are kept, to check estimates near the threshold
 
 _REPOST = re.compile(r"//\s*@[^:：\s]{1,30}[:：]?|(?:回复|转发)?@[^\s:：,，@]{1,30}[:：]?")
 _MARKER = re.compile(r"//\s*@[^:：\s/]{1,30}[:：]")  # what follows is the reposted post
@@ -55,14 +76,23 @@ _STOCK = re.compile(r"转发微博|轉發微博|repost|网页链接|展开全文
 _CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
 _MEASURE = "人名个起辆户岁天年月日时分栋层次例条家所只头吨元"
 _NUMBER = re.compile(rf"\d+(?:\.\d+)?[十百千万亿]*|[{_CN_DIGITS}]+(?=[{_MEASURE}])")
+_NUMERAL = re.compile(rf"[\d{_CN_DIGITS}]")  # a text without any states no number
 
 
 def _stripped(text: str) -> str:
     """The text without links, hashtags, repost markers, mentions and stock phrases (each left a space)."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = _URL.sub(" ", text)
-    text = _HASHTAG.sub(" ", text)
-    text = _REPOST.sub(" ", text)
+    return _strip(unicodedata.normalize("NFKC", text or ""))
+
+
+def _strip(text: str) -> str:
+    """``_stripped`` of a text already in NFKC (a pattern is tried only where it can match: each needs its
+    character: ``://`` or ``.`` for a link, ``#`` for a hashtag, ``@`` for a marker or mention)."""
+    if "://" in text or "." in text:
+        text = _URL.sub(" ", text)
+    if "#" in text:
+        text = _HASHTAG.sub(" ", text)
+    if "@" in text:
+        text = _REPOST.sub(" ", text)
     return _STOCK.sub(" ", text).lower()
 
 
@@ -93,7 +123,12 @@ def normalize(text: str) -> str:
 
 def quoted(text: str) -> str | None:
     """The post a repost reposts: the text after its last repost marker; None when it is no repost."""
-    parts = _MARKER.split(unicodedata.normalize("NFKC", text or ""))
+    return _quoted(unicodedata.normalize("NFKC", text or ""))
+
+
+def _quoted(text: str) -> str | None:
+    """``quoted`` of a text already in NFKC."""
+    parts = _MARKER.split(text)
     return parts[-1] if len(parts) > 1 else None
 
 
@@ -107,9 +142,17 @@ def numbers(text: str) -> frozenset[str]:
     """The numbers a text states, each as Arabic digits (两人 → 2, 十二 → 12, 3万 → 30000). Pass the raw
     text: what normalising removes separates numbers (an already normalised text works, but a digit
     just before a removed repost marker is then read as part of the next number)."""
+    return _numbers(_stripped(text))
+
+
+def _numbers(stripped: str) -> frozenset[str]:
+    """``numbers`` of a text ``_stripped`` already."""
+    if _NUMERAL.search(stripped) is None:
+        return frozenset()
     found: set[str] = set()
-    for part in _stripped(text).translate(_NUMBER_PARTS).split():
-        found.update(_canonical(n) for n in _NUMBER.findall(part))
+    for part in stripped.translate(_NUMBER_PARTS).split():
+        for n in _NUMBER.findall(part):
+            found.add(_canonical(n))
     return frozenset(found)
 
 
@@ -124,69 +167,142 @@ def _canonical(number: str) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-@cache
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    return MinHash(num_perm=NUM_PERM, scheme=_SCHEME).permutations
+_A, _B = (np.asarray(p, dtype=np.uint32) for p in MinHash(num_perm=NUM_PERM, scheme=_SCHEME).permutations)
+_EMPTY = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+_EMPTY.flags.writeable = False
+_FMIX = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(32))
 
 
-_HASHES: dict[str, int] = {}  # shingle -> datasketch's default hash of it (sha1_hash32), cached
-_HASHES_MAX = 1 << 18
-_local = threading.local()
+def _bigram_ids(normalized: str) -> np.ndarray:
+    """Each character 2-shingle (bigram) of a normalised text as one integer, ``c1 | c2 << 32``: the text in
+    UTF-32 read as overlapping 64-bit words, one every 4 bytes (a text of one character: its code point,
+    below every bigram's); as ``shingles``, with repeats."""
+    utf32 = normalized.encode("utf-32-le")
+    if len(normalized) <= 1:
+        return np.frombuffer(utf32, dtype="<u4").astype(np.uint64)
+    return np.ndarray(shape=(len(normalized) - 1,), dtype="<u8", buffer=utf32, strides=(4,))
 
 
-def _hashes(grams: set[str]) -> list[int]:
-    cache = _HASHES
-    out = []
-    for gram in grams:
-        value = cache.get(gram)
-        if value is None:
-            if len(cache) >= _HASHES_MAX:
-                cache.clear()
-            value = cache[gram] = sha1_hash32(gram.encode())
-        out.append(value)
-    return out
+def _shingle_hashes(ids: np.ndarray) -> np.ndarray:
+    """32-bit hashes of shingle ids: the high half of the MurmurHash3 64-bit finalizer."""
+    shift, m1, m2, half = _FMIX
+    h = ids ^ (ids >> shift)
+    h *= m1
+    h ^= h >> shift
+    h *= m2  # (its last step, h ^= h >> 33, leaves the high half as it is)
+    return (h >> half).astype(np.uint32)
 
 
-def _minhash(grams: set[str]) -> LeanMinHash:
-    mh: MinHash | None = getattr(_local, "minhash", None)
-    if mh is None:  # fed the hashes themselves: the same values as MinHash.update_batch of the shingles
-        mh = _local.minhash = MinHash(
-            num_perm=NUM_PERM, scheme=_SCHEME, permutations=_permutations(), hashfunc=int
-        )
-    mh.clear()
-    mh.update_batch(_hashes(grams))
-    return LeanMinHash(mh)
+def _values(normalized: str) -> np.ndarray:
+    """The MinHash values (NUM_PERM uint32) of a normalised text; all 2**32 - 1 when it has no words."""
+    ids = _bigram_ids(normalized)
+    if not len(ids):
+        return _EMPTY
+    permuted = np.multiply.outer(_shingle_hashes(ids), _A)  # uint32, wrapping: mod 2**32
+    permuted += _B
+    values: np.ndarray = permuted.min(axis=0)
+    return values
 
 
-@dataclass(frozen=True, slots=True)
+_SALT = np.zeros(BANDS * ROWS, dtype=np.uint32)  # on each band's first row: its number, mixed
+_SALT[::ROWS] = (
+    np.arange(1, BANDS + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(32)
+).astype(np.uint32)
+
+
+def _band_keys(values: np.ndarray) -> list[bytes]:
+    """The LSH keys of one text's values: each band's ROWS values (its first one xor the band's salt), as
+    bytes (two different bands may share a key: one more candidate, which ``find`` checks)."""
+    keys: list[bytes] = (values[: BANDS * ROWS] ^ _SALT).view(f"V{4 * ROWS}").tolist()
+    return keys
+
+
+def _exact(a: frozenset[str], b: frozenset[str]) -> float:
+    """The Jaccard similarity of two sets of shingles."""
+    return len(a & b) / max(1, len(a | b))
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """The estimated Jaccard similarity of two texts: the share of equal MinHash values."""
+    return int(np.count_nonzero(a == b)) / NUM_PERM
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Signature:
     """What a post contributes to near-duplicate search; ``hashvalues_bytes``/``stored_numbers`` and
-    ``from_parts`` to store it. ``quoted`` is the signature of the post a repost reposts."""
+    ``from_parts`` to store it. ``values`` are the MinHash values (NUM_PERM uint32), ``quoted`` is the
+    signature of the post a repost reposts, ``words`` the normalised text (kept up to ``WORDS_KEPT``
+    characters: estimates near the threshold are checked on it), ``stale`` one stored by an older hashing
+    scheme (it matches nothing; ``stored`` keeps what was read, to store it back unchanged)."""
 
-    minhash: LeanMinHash
+    values: np.ndarray
     numbers: frozenset[str]
     places: frozenset[str]
     empty: bool = False
     quoted: Signature | None = None
+    stale: bool = False
+    stored: tuple[bytes, tuple[str, ...]] | None = None
+    words: str | None = None
+    _keys: list[bytes] | None = field(default=None, repr=False)
+    _grams: frozenset[str] | None = field(default=None, repr=False)
+
+    @property
+    def minhash(self) -> LeanMinHash:
+        """The values as a datasketch ``LeanMinHash`` (of scheme ``affine32``)."""
+        return LeanMinHash(seed=1, hashvalues=self.values, scheme=_SCHEME)
+
+    @property
+    def keys(self) -> list[bytes]:
+        """The LSH keys of the texts it can be matched on (``texts``), computed once."""
+        keys = self._keys
+        if keys is None:
+            keys = [key for text in self.texts() for key in _band_keys(text.values)]
+            object.__setattr__(self, "_keys", keys)
+        return keys
+
+    def grams(self) -> frozenset[str]:
+        """The shingles of its words (none when they are not kept), computed once."""
+        grams = self._grams
+        if grams is None:
+            grams = frozenset(shingles(self.words or ""))
+            object.__setattr__(self, "_grams", grams)
+        return grams
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Signature):
+            return NotImplemented
+        return self._parts() == other._parts()
+
+    def __hash__(self) -> int:
+        return hash(self._parts())
+
+    def _parts(self) -> tuple[object, ...]:
+        quoted = self.quoted._parts() if self.quoted is not None else None
+        return (self.values.tobytes(), self.numbers, self.places, self.empty, quoted, self.stale, self.stored)
 
     def texts(self) -> Iterator[Signature]:
-        """The texts a post can be matched on: itself, and the post it reposts (when it has words)."""
+        """The texts a post can be matched on: itself, and the post it reposts (when it has words); none
+        when it is stale."""
+        if self.stale:
+            return
         if not self.empty:
             yield self
         if self.quoted is not None and not self.quoted.empty:
             yield self.quoted
 
-    def match(self, other: Signature) -> float:
+    def match(self, other: Signature, threshold: float | None = None) -> float:
         """The best estimated similarity of two posts' texts that agree on the facts (0 when none do).
         Two reposts are compared on what they repost, and on their whole texts only when what they repost
-        is alike too (or wordless in both): the same comment on two different posts is no duplicate."""
+        is alike too (or wordless in both): the same comment on two different posts is no duplicate.
+        An estimate within ``MARGIN`` of ``threshold`` is replaced by the exact similarity when both
+        texts' words are known."""
         mine, theirs = self.quoted, other.quoted
         if mine is not None and theirs is not None:
             if mine.empty and theirs.empty:
                 pairs = [(self, other)]
             elif mine.empty or theirs.empty:
                 return 0.0
-            elif float(mine.minhash.jaccard(theirs.minhash)) >= ALIKE:
+            elif _jaccard(mine.values, theirs.values) >= ALIKE:
                 pairs = [(mine, theirs), (self, other)]
             else:
                 return 0.0
@@ -194,16 +310,19 @@ class Signature:
             pairs = [(a, b) for a in self.texts() for b in other.texts()]
         best = 0.0
         for a, b in pairs:
-            score = float(a.minhash.jaccard(b.minhash))
-            if score > best and a.agrees_with(b):
-                best = score
+            if a.stale or b.stale or a.empty or b.empty:
+                continue
+            score = _jaccard(a.values, b.values)
+            near = threshold is not None and abs(score - threshold) < MARGIN
+            if (near or score > best) and a.agrees_with(b):
+                if near and a.words is not None and b.words is not None:
+                    score = _exact(a.grams(), b.grams())
+                best = max(best, score)
         return best
 
     def similarity(self, other: Signature) -> float:
         """The best estimated similarity of the two posts' texts (whether or not the facts agree)."""
-        return max(
-            (float(a.minhash.jaccard(b.minhash)) for a in self.texts() for b in other.texts()), default=0.0
-        )
+        return max((_jaccard(a.values, b.values) for a in self.texts() for b in other.texts()), default=0.0)
 
     def agrees_with(self, other: Signature) -> bool:
         """Same facts: neither adds numbers the other contradicts, and the places are compatible."""
@@ -211,37 +330,66 @@ class Signature:
         return nums and places_agree(self.places, other.places)
 
     def hashvalues_bytes(self) -> bytes:
-        """The MinHash values, uint32 little-endian; a repost's reposted text's values follow."""
-        values = np.asarray(self.minhash.hashvalues, dtype="<u4").tobytes()
-        if self.quoted is not None:
-            values += np.asarray(self.quoted.minhash.hashvalues, dtype="<u4").tobytes()
-        return values
+        """What to store of the texts (scheme 2): ``_TAG``, the number of texts (one byte: 2 for a repost,
+        whose reposted text follows), each text's MinHash values (uint32 little-endian), then their words
+        (UTF-8, ``\\0`` between them; ``_UNKEPT`` for words not kept). A stale signature's: the bytes it was
+        read from."""
+        if self.stored is not None:
+            return self.stored[0]
+        texts = [self] if self.quoted is None else [self, self.quoted]
+        values = b"".join(t.values.astype("<u4").tobytes() for t in texts)
+        words = "\0".join(_UNKEPT if t.words is None else t.words for t in texts)
+        return _TAG + bytes([len(texts)]) + values + words.encode()
 
     def stored_numbers(self) -> list[str]:
         """The numbers to store with ``hashvalues_bytes``: the reposted text's are marked ``q:``."""
+        if self.stored is not None:
+            return list(self.stored[1])
         quoted_numbers = self.quoted.numbers if self.quoted is not None else ()
         return sorted(self.numbers) + sorted(f"q:{n}" for n in quoted_numbers)
 
     @classmethod
     def from_parts(cls, hashvalues: bytes, numbers: Iterable[str], places: Iterable[str]) -> Signature:
-        values = np.frombuffer(hashvalues, dtype="<u4").astype(np.uint32)
-        numbers = list(numbers)
+        """A stored signature (``hashvalues_bytes``, ``stored_numbers``, places); one stored by an older
+        hashing scheme, or unreadable, comes back ``stale``."""
+        hashvalues, numbers = bytes(hashvalues or b""), list(numbers or ())
         own = frozenset(n for n in numbers if not n.startswith("q:"))
         where = frozenset(places)
+        texts = _stored_texts(hashvalues)
+        if texts is None:
+            return cls(_EMPTY, own, where, True, stale=True, stored=(hashvalues, tuple(numbers)))
         inner = None
-        if len(values) == 2 * NUM_PERM:
-            values, rest = values[:NUM_PERM], values[NUM_PERM:]
+        if len(texts) == 2:
+            values, words = texts[1]
             inner_numbers = frozenset(n[2:] for n in numbers if n.startswith("q:"))
-            inner = cls(_lean(rest), inner_numbers, where, _all_empty(rest))
-        return cls(_lean(values), own, where, _all_empty(values), inner)
+            inner = cls(values, inner_numbers, where, _all_empty(values), words=words)
+        values, words = texts[0]
+        return cls(values, own, where, _all_empty(values), inner, words=words)
+
+
+def _stored_texts(stored: bytes) -> list[tuple[np.ndarray, str | None]] | None:
+    """The (values, words) of each text ``hashvalues_bytes`` stored; None when it is no scheme 2 signature
+    (an older one: its bare values, 128 or 256 uint32) or cannot be read."""
+    head = len(_TAG) + 1
+    if not stored.startswith(_TAG) or len(stored) < head or stored[len(_TAG)] not in (1, 2):
+        return None
+    count, size = stored[len(_TAG)], 4 * NUM_PERM
+    if len(stored) < head + count * size:
+        return None
+    values = np.frombuffer(stored, dtype="<u4", count=count * NUM_PERM, offset=head).astype(np.uint32)
+    try:
+        words: list[str | None] = [
+            None if w == _UNKEPT else w for w in stored[head + count * size :].decode().split("\0")
+        ]
+    except UnicodeDecodeError:
+        return None
+    if len(words) != count:
+        return None
+    return [(values[i * NUM_PERM : (i + 1) * NUM_PERM], words[i]) for i in range(count)]
 
 
 def _all_empty(values: np.ndarray) -> bool:
     return bool(np.all(values == np.iinfo(np.uint32).max))
-
-
-def _lean(values: np.ndarray) -> LeanMinHash:
-    return LeanMinHash(seed=1, hashvalues=values, scheme=_SCHEME)
 
 
 def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -250,40 +398,30 @@ def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:
     return any(x.startswith(y) or y.startswith(x) for x in a for y in b)
 
 
+def _text_signature(stripped: str, where: frozenset[str], quoted: Signature | None = None) -> Signature:
+    """The signature of a text ``_stripped`` already."""
+    words = stripped.translate(_WORDS)
+    kept = words if len(words) <= WORDS_KEPT else None
+    return Signature(_values(words), _numbers(stripped), where, empty=not words, quoted=quoted, words=kept)
+
+
 def signature(text: str, places: Iterable[str] = ()) -> Signature:
     """The signature of a post's text; ``places`` are its location codes (most specific)."""
     where = frozenset(places)
-    grams = shingles(normalize(text))
-    inner = None
-    reposted = quoted(text)
-    if reposted is not None:
-        inner_grams = shingles(normalize(reposted))
-        inner = Signature(_minhash(inner_grams), numbers(reposted), where, empty=not inner_grams)
-    return Signature(_minhash(grams), numbers(text), where, empty=not grams, quoted=inner)
-
-
-_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)[:ROWS]
-_SALT = np.arange(BANDS, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
-
-
-def _bands(sig: Signature) -> set[int]:
-    """The LSH keys of a post: each band of each of its texts, its ROWS values and its number mixed into
-    64 bits (two different bands may share a key: one more candidate, which ``find`` checks)."""
-    keys: set[int] = set()
-    for text in sig.texts():
-        rows = np.asarray(text.minhash.hashvalues[: BANDS * ROWS], dtype=np.uint64).reshape(BANDS, ROWS)
-        keys.update(((rows * _MIX).sum(axis=1, dtype=np.uint64) + _SALT).tolist())
-    return keys
+    text = unicodedata.normalize("NFKC", text or "")
+    reposted = _quoted(text)
+    inner = None if reposted is None else _text_signature(_stripped(reposted), where)
+    return _text_signature(_strip(text), where, inner)
 
 
 class NearDuplicateIndex:
-    """The signatures of recent posts; ``find`` returns the most similar earlier post that agrees."""
+    """The signatures of recent posts; ``find`` returns the most similar earlier post that agrees. Each LSH
+    key holds the post that has it, or the set of them when there are several (most keys have one)."""
 
     def __init__(self, threshold: float = THRESHOLD) -> None:
         self.threshold = threshold
         self._sigs: dict[str, Signature] = {}
-        self._keys: dict[str, set[int]] = {}
-        self._buckets: dict[int, set[str]] = {}
+        self._buckets: dict[bytes, str | set[str]] = {}
 
     def __contains__(self, key: str) -> bool:
         return key in self._sigs
@@ -292,36 +430,63 @@ class NearDuplicateIndex:
         return len(self._sigs)
 
     def add(self, key: str, sig: Signature) -> None:
-        if key in self._sigs or not any(sig.texts()):
+        if key in self._sigs:
             return
-        bands = _bands(sig)
-        for band in bands:
-            self._buckets.setdefault(band, set()).add(key)
-        self._keys[key] = bands
+        keys = sig.keys
+        if not keys:  # no words (or stale): nothing to match on
+            return
+        buckets = self._buckets
+        for band in keys:
+            held = buckets.setdefault(band, key)
+            if held is key:
+                continue
+            if isinstance(held, str):
+                if held != key:
+                    buckets[band] = {held, key}
+            else:
+                held.add(key)
         self._sigs[key] = sig
 
     def remove(self, key: str) -> None:
-        if self._sigs.pop(key, None) is None:
+        sig = self._sigs.pop(key, None)
+        if sig is None:
             return
-        for band in self._keys.pop(key):
-            bucket = self._buckets[band]
-            bucket.discard(key)
-            if not bucket:
-                del self._buckets[band]
+        buckets = self._buckets
+        for band in sig.keys:
+            held = buckets.get(band)
+            if held is None:
+                continue
+            if isinstance(held, str):
+                if held == key:
+                    del buckets[band]
+                continue
+            held.discard(key)
+            if len(held) == 1:
+                buckets[band] = next(iter(held))
+            elif not held:
+                del buckets[band]
 
     def candidates(self, sig: Signature) -> set[str]:
         """The posts sharing an LSH band with one of this post's texts."""
+        found: set[str] = set()
         buckets = self._buckets
-        return set().union(*(buckets[band] for band in _bands(sig) if band in buckets))
+        for band in sig.keys:
+            held = buckets.get(band)
+            if held is None:
+                continue
+            if isinstance(held, str):
+                found.add(held)
+            else:
+                found |= held
+        return found
 
     def find(self, sig: Signature, exclude: str | None = None) -> str | None:
-        if not any(sig.texts()):
-            return None
         best: tuple[float, str] | None = None
+        sigs = self._sigs
         for key in self.candidates(sig):
             if key == exclude:
                 continue
-            score = sig.match(self._sigs[key])
+            score = sig.match(sigs[key], self.threshold)
             if score >= self.threshold and (best is None or (score, key) > best):
                 best = (score, key)
         return best[1] if best else None
