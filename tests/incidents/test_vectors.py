@@ -1,0 +1,132 @@
+"""The numpy side of candidate search (incidents/vectors.py): the top terms are the ones the term-by-term
+formula picks, ties and removed terms included; the term table compacts after evictions without changing
+a single clustering decision; candidate bounds leave out exactly the incidents no post may join."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from incidents import clustering
+from incidents.clustering import IncidentTracker
+from incidents.vectors import Centroid, Rows, Terms
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "nlp"))
+from test_incidents import STORIES, enriched
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def reference_top(weights: dict[str, float], ldf: dict[str, float], docs: int, limit: int) -> list[str]:
+    """The selection as computed before numpy: TF-IDF term by term, then sorted."""
+    n = math.log(1 + docs)
+    vec = {t: w * (n - ldf.get(t, 0.0) + 1.0) for t, w in weights.items() if w > 1e-9}
+    if len(vec) > limit:
+        floor = heapq.nlargest(limit, vec.values())[-1] - 1e-6
+        vec = {t: w for t, w in vec.items() if w >= floor}
+    return sorted(vec, key=lambda t: (-round(vec[t], 9), t))[:limit]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_top_terms_are_the_term_by_term_ones(seed: int) -> None:
+    rng = random.Random(seed)
+    terms = Terms()
+    words = [f"词{i}" for i in range(300)]
+    ldf = {}
+    for w in words:
+        if rng.random() < 0.8:
+            ldf[w] = math.log(1 + rng.randint(1, 50))
+            terms.set_logdf(w, ldf[w])
+    centroid, summed = Centroid(), Counter[str]()
+    for _ in range(rng.randint(1, 30)):  # posts join, some leave again (weights back to about 0)
+        post = {w: 1.0 + math.log(rng.randint(1, 3)) for w in rng.sample(words, rng.randint(1, 40))}
+        sign = -1 if summed and rng.random() < 0.2 else 1
+        if sign < 0:
+            post = {w: summed[w] for w in list(summed)[:5] if summed[w] > 0}
+        centroid.add(post, terms, sign)
+        summed.update({t: sign * w for t, w in post.items()})
+    docs = rng.randint(60, 5000)
+    assert centroid.top(terms, docs, 40) == reference_top(dict(summed), ldf, docs, 40)
+    for t, w in summed.items():
+        assert centroid.weight(t) == w
+
+
+def test_ties_are_broken_by_term() -> None:
+    terms = Terms()
+    centroid = Centroid()
+    centroid.add({"乙": 1.0, "甲": 1.0, "丙": 1.0, "丁": 2.0}, terms)
+    assert centroid.top(terms, 10, 3) == reference_top(
+        {"乙": 1.0, "甲": 1.0, "丙": 1.0, "丁": 2.0}, {}, 10, 3
+    )
+
+
+def posts_over_days(days: int) -> list:
+    """The stories' posts again and again, a copy every four days (new ids, and words of that copy's own),
+    so incidents open and go quiet and their words leave with them."""
+    out = []
+    for day in range(days):
+        for story in STORIES:
+            copy = {"id": f"{story['id']}-d{day}", "minutes": story["minutes"] + day * 4 * 24 * 60}
+            post = enriched(story | copy)
+            post.tokens = [*post.tokens, *(f"当日{day}{chr(0x4E00 + 7 * day + k)}" for k in range(5))]
+            out.append(post)
+    return out
+
+
+def test_compacting_the_term_table_changes_no_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    posts = posts_over_days(8)
+
+    def run(compact_after: int) -> tuple[dict[str, str], list, int]:
+        monkeypatch.setattr(clustering, "_COMPACT_AFTER", compact_after)
+        tracker = IncidentTracker()
+        sent = []
+        for post in posts:
+            change = tracker.add(post)
+            if change is not None:
+                sent.append(change.incident.model_dump())
+            tracker.evict()
+        return dict(tracker.post_cluster), sent, len(tracker._terms)
+
+    kept, kept_sent, kept_terms = run(10**9)
+    compacted, compacted_sent, compacted_terms = run(-(10**9))  # compacted at every eviction
+    assert compacted == kept and compacted_sent == kept_sent
+    assert compacted_terms < kept_terms  # the terms of incidents gone quiet were forgotten
+
+
+def test_bounds_leave_out_closed_and_inactive_rows() -> None:
+    rows = Rows(4)
+    at = T0
+    for r, (first, last, open_) in enumerate(
+        [
+            (at - timedelta(hours=1), at, True),  # active
+            (at - timedelta(hours=100), at - timedelta(hours=73), True),  # quiet for longer than the window
+            (at + timedelta(hours=73), at + timedelta(hours=80), True),  # starts after the window
+            (at - timedelta(hours=1), at, False),  # a sealed 留言 case
+        ]
+    ):
+        rows.take()
+        rows.set_state(
+            r, first=first, last=last, open_to_posts=open_, placed=r == 0, eventful=False, category="交通"
+        )
+    cos = np.full(4, 0.2)
+    bounds = rows.bounds(
+        np.arange(4),
+        cos,
+        at=at,
+        window=timedelta(hours=72),
+        placed=True,
+        event_boost=0.0,
+        location_boost=0.1,
+        category="交通",
+        category_boost=0.05,
+    )
+    assert bounds[0] == pytest.approx(0.35)
+    assert np.isneginf(bounds[1:]).all()
