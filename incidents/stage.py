@@ -219,7 +219,7 @@ class IncidentsWorker(Worker):
             return set()
         ids = sorted(post_ids)
         found: set[str] = set()
-        with self.db.session() as s:
+        with self.db.engine.connect() as s:
             for i in range(0, len(ids), _CHUNK):
                 chunk = ids[i : i + _CHUNK]
                 found.update(s.scalars(select(IncidentPost.post_id).where(IncidentPost.post_id.in_(chunk))))
@@ -232,8 +232,8 @@ class IncidentsWorker(Worker):
         records = {c.member.post_id: c for c in changes}
         now = self.clock.now()
         try:
-            with self.db.transaction() as s:
-                upsert_incidents, insert_links, upsert_states = _statements(s.get_bind().dialect.name)
+            with self.db.engine.begin() as s:  # Core: no ORM session needed for three statements
+                upsert_incidents, insert_links, upsert_states = _statements(s.dialect.name)
                 s.execute(upsert_incidents, [row_values(inc, now) for inc in incidents.values()])
                 links = [
                     {
