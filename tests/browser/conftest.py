@@ -6,22 +6,18 @@ Skipped when /usr/bin/chromium is missing, except under CI, where that is a fail
 from __future__ import annotations
 
 import os
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher, profiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))  # the API tests' factories
 
-from console_harness import Console
+from console_harness import Console, serve
 from factories import DIRECTORY, alerting_worker, create_users, make_post, seed_sources
 
 from api import live
@@ -49,12 +45,6 @@ POLL_SECONDS = 30  # the board's fallback poll: slow, so the tests see the SSE p
 STREAM_CHECK_SECONDS = 0.5
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -123,20 +113,10 @@ def console(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> It
         store.index(posts)
         worker = alerting_worker(settings, db, clock)
         app = create_app(settings, db=db, clock=clock, store_factory=lambda: store)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline:
-                pytest.fail("the console did not start within 20 s")
-            time.sleep(0.05)
-        console = Console(f"http://127.0.0.1:{port}", settings, db, store, worker)
-        console.seed_major_incident("inc-hf", "合肥 工业园 排污 群众 聚集", ("合肥市", "3401"))
-        yield console
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serve(app) as url:
+            console = Console(url, settings, db, store, worker)
+            console.seed_major_incident("inc-hf", "合肥 工业园 排污 群众 聚集", ("合肥市", "3401"))
+            yield console
         store.close()
         db.close()
 

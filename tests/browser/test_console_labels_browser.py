@@ -12,9 +12,6 @@ department directory (181 departments) and a drill in 封丘县:
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,9 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
 from argon2 import PasswordHasher, profiles
-from console_harness import Console, screenshot
+from console_harness import Console, screenshot, serve
 from factories import PASSWORD, alerting_worker, create_users, make_post, seed_incident
 from sqlalchemy import select as sql_select
 
@@ -97,33 +93,17 @@ def drill(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iter
         store.index(posts)
         worker = alerting_worker(settings, db, clock)
         app = create_app(settings, db=db, clock=clock, store_factory=lambda: store)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline:
-                pytest.fail("the console did not start within 20 s")
-            time.sleep(0.05)
-        alert_id = seed_incident(
-            worker, db, incident_id="inc-fq", title="封丘县 化工厂 爆炸", place=place,
-            first_seen=now - timedelta(minutes=45), post_ids=[p.id for p in posts[:2]],
-        )
-        assert alert_id is not None
-        console = Console(f"http://127.0.0.1:{port}", settings, db, store, worker)
-        yield {"console": console, "alert_id": alert_id, "posts": posts, "incident_id": "inc-fq"}
-        server.should_exit = True
-        thread.join(timeout=10)
+        with serve(app) as url:
+            alert_id = seed_incident(
+                worker, db, incident_id="inc-fq", title="封丘县 化工厂 爆炸", place=place,
+                first_seen=now - timedelta(minutes=45), post_ids=[p.id for p in posts[:2]],
+            )
+            assert alert_id is not None
+            console = Console(url, settings, db, store, worker)
+            yield {"console": console, "alert_id": alert_id, "posts": posts, "incident_id": "inc-fq"}
         store.close()
         db.close()
         labels.forget()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def log_in(page: Any, url: str, name: str) -> None:
