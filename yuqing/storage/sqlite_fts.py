@@ -31,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from yuqing.clock import CN_TZ
 from yuqing.schemas import EnrichedPost
 from yuqing.sqlite_wal import enable_wal
@@ -45,6 +47,7 @@ from yuqing.storage.base import (
     post_location_ancestors,
     split_title_tokens,
 )
+from yuqing.storage.facet_columns import CHUNKS_SCHEMA, FacetColumns, bump_chunks
 from yuqing.storage.query import FtsPlan, fts_plan, parse_query
 
 TITLE_WEIGHT = 3.0
@@ -56,8 +59,9 @@ _FACET_COLUMNS: dict[str, str] = {
     "source_kind": "source_kind", "severity": "severity", "location_code": "location_codes",
 }
 
-SCHEMA_VERSION = 2  # PRAGMA user_version of a store file; bump when the tables change
+SCHEMA_VERSION = 3  # PRAGMA user_version of a store file; bump when the tables change
 # 1 -> 2: the rollup table, built from documents when a version 1 file is opened
+# 2 -> 3: document_chunks (facet_columns.py), empty when created: every chunk starts at version 0
 _ROLLUP_FIELDS = ("source_id", "source_kind", "category", "sentiment", "severity")  # besides location_code
 SCHEMA = """
 CREATE TABLE documents (
@@ -99,7 +103,7 @@ CREATE TABLE rollup (
     n INTEGER NOT NULL,
     PRIMARY KEY (field, hour, value)
 ) WITHOUT ROWID;
-"""
+""" + CHUNKS_SCHEMA + ";"
 PLAN_SCHEMA = (  # which 监测方案 each document matches
     "CREATE TABLE IF NOT EXISTS document_plans (plan INTEGER NOT NULL,"
     " doc INTEGER NOT NULL REFERENCES documents (rowid) ON DELETE CASCADE,"
@@ -166,6 +170,7 @@ class SqliteFtsStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._schema_ready = False
+        self._columns = FacetColumns()  # the facet columns of the documents, for full-text counts
 
     # --- connections --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -214,8 +219,8 @@ class SqliteFtsStore:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 if version == 0 and not _has_documents(conn):
                     _create_schema(conn)
-                elif version == 1:
-                    _migrate_from_1(conn)
+                elif version in (1, 2):
+                    _migrate(conn, version)
                 elif version != SCHEMA_VERSION:
                     raise StoreError(f"search store {self.path} was made by another version of yuqing (schema"
                                      f" {version}, expected {SCHEMA_VERSION}): delete it and re-index")
@@ -242,22 +247,26 @@ class SqliteFtsStore:
         try:
             with _transaction(conn, "IMMEDIATE"):  # take the write lock first: no upgrade deadlock
                 rollup: Counter[tuple[str, int, str]] = Counter()
+                written: list[int] = []
                 for post in newest.values():
                     conn.execute("SAVEPOINT post")
                     try:
-                        rollup.update(self._upsert(conn, post))
+                        rollup.update(self._upsert(conn, post, written))
                     except (sqlite3.IntegrityError, sqlite3.DataError, ValueError) as exc:
                         conn.execute("ROLLBACK TO post")  # this post's data is refused, the batch goes on
                         rejected[post.id] = f"{exc.__class__.__name__}: {exc}"
                     conn.execute("RELEASE post")
                 _apply_rollup(conn, rollup)
+                bump_chunks(conn, written)
         except sqlite3.Error as exc:
             raise StoreError(f"search store {self.path}: indexing failed ({exc})") from exc
         if rejected:
             raise PostsRejected(rejected)
 
-    def _upsert(self, conn: sqlite3.Connection, post: EnrichedPost) -> Counter[tuple[str, int, str]]:
-        """Write one post; returns what the rollup gains (+1) and loses (-1) by it."""
+    def _upsert(self, conn: sqlite3.Connection, post: EnrichedPost,
+                written: list[int]) -> Counter[tuple[str, int, str]]:
+        """Write one post (its rowid is added to ``written``); returns what the rollup gains (+1) and
+        loses (-1) by it."""
         row = conn.execute(
             "SELECT rowid, fetched_at, published_at, source_id, source_kind, category, sentiment, severity,"
             " location_codes, relevant FROM documents WHERE id = ?", (post.id,)).fetchone()
@@ -299,6 +308,8 @@ class SqliteFtsStore:
                          [(code, rowid) for code in post_location_ancestors(post)])
         conn.executemany("INSERT OR IGNORE INTO document_plans (plan, doc) VALUES (?, ?)",
                          [(plan, rowid) for plan in post.plan_ids])
+        assert rowid is not None  # the lastrowid of an INSERT
+        written.append(rowid)
         return delta
 
     # --- reading ------------------------------------------------------------------------------
@@ -321,6 +332,20 @@ class SqliteFtsStore:
         except sqlite3.Error as exc:
             raise StoreError(f"search store {self.path}: {exc}") from exc
 
+    def _ranked_and_counted(self, conn: sqlite3.Connection, score: str, params: list[Any],
+                            query: SearchQuery) -> tuple[list[tuple[int, float]], Counts]:
+        """A page of a full-text match by relevance and its counts, without visiting the documents of
+        every match: the rowids and scores from the index alone, the facets and histogram from the
+        in-memory columns (facet_columns.py)."""
+        rows: list[tuple[int, float]] = conn.execute(
+            f"SELECT rowid, {score} FROM documents_fts WHERE documents_fts MATCH ?", params).fetchall()
+        page = _ranked_by_score(conn, rows, query.offset, query.size)
+        if not (query.facets or query.histogram):
+            return page, (len(rows), {}, Counter())
+        rowids = np.fromiter((rowid for rowid, _ in rows), np.int64, len(rows))
+        width = _BUCKET_SECONDS[query.histogram] if query.histogram else 0
+        return page, (len(rows), *self._columns.counts(conn, rowids, query.facets, width))
+
     def _search(self, conn: sqlite3.Connection, query: SearchQuery) -> SearchResult:
         node = parse_query(query.text, query.operator)  # QuerySyntaxError names the position
         plan = fts_plan(node) if node is not None else FtsPlan(None, [], [])
@@ -342,10 +367,8 @@ class SqliteFtsStore:
         counts: Counts | None
         page: list[tuple[int, float]]
         with _transaction(conn):  # one snapshot for the hits, the total and the aggregations
-            ranked_only = query.sort == "relevance" and not (query.facets or query.histogram)
-            if terms and len(where) == 1 and ranked_only:
-                page, total = _ranked_by_score(conn, score, params, query.offset, query.size)
-                counts = total, {}, Counter()
+            if terms and len(where) == 1 and query.sort == "relevance":  # the text alone, by relevance
+                page, counts = self._ranked_and_counted(conn, score, params, query)
             elif terms:  # the matches ranked, counted and aggregated in one pass over them
                 page = []
                 counts = _counts(conn, source, clause, params, query.facets, query.histogram,
@@ -484,16 +507,12 @@ def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any
     return total, by_facet, buckets
 
 
-def _ranked_by_score(conn: sqlite3.Connection, score: str, params: list[Any], offset: int,
-                     size: int) -> tuple[list[tuple[int, float]], int]:
-    """A page of a full-text match by relevance without visiting the documents of every match: the
-    scores from the index alone, then the time and id (the tie-breaks) of the best offset + size and
-    of every match scoring as the last of them."""
-    rows: list[tuple[int, float]] = conn.execute(
-        f"SELECT rowid, {score} FROM documents_fts WHERE documents_fts MATCH ?", params
-    ).fetchall()
+def _ranked_by_score(conn: sqlite3.Connection, rows: list[tuple[int, float]], offset: int,
+                     size: int) -> list[tuple[int, float]]:
+    """A page of the (rowid, score) of a full-text match by relevance: the time and id (the tie-breaks)
+    are read for the best offset + size and every match scoring as the last of them."""
     if not rows or not offset + size:
-        return [], len(rows)
+        return []
     cut = heapq.nlargest(offset + size, (s for _, s in rows))[-1]
     scores = {rowid: s for rowid, s in rows if s >= cut}
     ranked = []
@@ -504,7 +523,7 @@ def _ranked_by_score(conn: sqlite3.Connection, score: str, params: list[Any], of
                    conn.execute(f"SELECT rowid, published_at, id, heat FROM documents"
                                 f" WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)]
     ranked.sort(key=_SORT_KEYS["relevance"])
-    return [(rowid, s) for rowid, s, *_ in ranked[offset:offset + size]], len(rows)
+    return [(rowid, s) for rowid, s, *_ in ranked[offset:offset + size]]
 
 
 # _ORDER in Python, on (rowid, score, published_at, id, heat): ids are unique, so the order is total
@@ -630,9 +649,12 @@ def rebuild_rollup(conn: sqlite3.Connection) -> None:
     conn.execute(_ROLLUP_DAYS_FROM_HOURS)
 
 
-def _migrate_from_1(conn: sqlite3.Connection) -> None:
-    conn.execute(SCHEMA[SCHEMA.index("CREATE TABLE rollup"):])
-    rebuild_rollup(conn)
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a version 1 or 2 file to the current schema (inside the caller's write transaction)."""
+    if version == 1:
+        conn.execute(SCHEMA[SCHEMA.index("CREATE TABLE rollup"):SCHEMA.index(CHUNKS_SCHEMA)])
+        rebuild_rollup(conn)
+    conn.execute(CHUNKS_SCHEMA)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

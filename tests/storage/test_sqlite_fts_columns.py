@@ -1,0 +1,92 @@
+"""A full-text query by relevance counts its facets and histogram from the store's in-memory facet columns
+(yuqing/storage/facet_columns.py): the answer is the one counting the documents gives, also while another
+store object (another process) rewrites posts, moves them between chunks' values and adds new chunks."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.storage.test_sqlite_fts_rollup import FACETS, T0, expected, random_post
+from yuqing.schemas import EnrichedPost
+from yuqing.storage import SearchQuery, facet_columns
+from yuqing.storage.sqlite_fts import SCHEMA_VERSION, SqliteFtsStore
+
+WORDS = ["浑浊", "停水", "水压", "投诉", "小区", "维修"]
+
+
+def worded_post(rng: random.Random, pid: str, fetched_minutes: int) -> EnrichedPost:
+    """A random post whose text holds a random number of a few words (so scores differ and tie)."""
+    post = random_post(rng, pid, T0 + timedelta(days=5, minutes=fetched_minutes))
+    tokens = ["自来水", *rng.choices(WORDS, k=rng.randint(1, 6))]
+    return post.model_copy(update={"tokens": tokens, "content": "".join(tokens[1:])})
+
+
+def matching(posts: dict[str, EnrichedPost], word: str) -> dict[str, EnrichedPost]:
+    return {pid: p for pid, p in posts.items() if word in p.tokens}
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(facet_columns, "CHUNK_ROWS", 8)  # many chunks from few posts
+
+
+def test_text_counts_stay_exact_while_another_store_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'search.sqlite3'}"
+    writer, reader = SqliteFtsStore(url), SqliteFtsStore(url)
+    rng = random.Random(11)
+    posts: dict[str, EnrichedPost] = {}
+    for round_ in range(10):
+        batch = [worded_post(rng, f"p{rng.randrange(150)}", round_ * 100 + i) for i in range(30)]
+        writer.index(batch)
+        posts.update({p.id: p for p in batch})
+        for word in ("浑浊", "维修", "自来水"):
+            query = SearchQuery(text=word, facets=FACETS, histogram=rng.choice(["hour", "day"]),
+                                size=rng.choice([0, 5]), facet_size=rng.choice([2, 20]))
+            result = reader.search(query)
+            no_text = query.model_copy(update={"text": ""})
+            assert (result.total, result.facets, result.histogram) == expected(matching(posts, word), no_text)
+    writer.close()
+    reader.close()
+
+
+def test_text_counts_and_ranking_equal_the_counted_path(tmp_path: Path) -> None:
+    """The same query with a filter that keeps every post goes the way that reads ``documents``: both
+    answer the same hits in the same order with the same scores, facets and histogram."""
+    store = SqliteFtsStore(f"sqlite:///{tmp_path / 'search.sqlite3'}")
+    rng = random.Random(12)
+    store.index([worded_post(rng, f"p{i}", i) for i in range(120)])
+    keep_all = {"sentiments": ["negative", "neutral", "positive"]}
+    for word in ("浑浊", "停水 维修", "小区"):
+        for offset in (0, 7, 40):
+            query = SearchQuery(text=word, facets=FACETS, histogram="hour", size=9, offset=offset)
+            assert store.search(query) == store.search(query.model_copy(update=keep_all))
+    store.close()
+
+
+def test_a_version_2_file_is_upgraded_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite3"
+    rng = random.Random(13)
+    posts = {p.id: p for p in (worded_post(rng, f"p{i}", i) for i in range(40))}
+    store = SqliteFtsStore(f"sqlite:///{path}")
+    store.index(list(posts.values()))
+    store.close()
+    with sqlite3.connect(path) as conn:  # the file as version 2 left it
+        conn.execute("DROP TABLE document_chunks")
+        conn.execute("PRAGMA user_version = 2")
+
+    store = SqliteFtsStore(f"sqlite:///{path}")
+    query = SearchQuery(text="浑浊", facets=FACETS, histogram="day")
+    result = store.search(query)
+    assert (result.total, result.facets, result.histogram) == expected(
+        matching(posts, "浑浊"), query.model_copy(update={"text": ""}))
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    moved = posts["p1"].model_copy(update={"fetched_at": T0 + timedelta(days=9), "source_id": "moved",
+                                           "tokens": ["浑浊"]})
+    store.index([moved])
+    assert dict(store.search(query).facets["source_id"])["moved"] == 1
+    store.close()
