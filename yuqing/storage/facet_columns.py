@@ -14,7 +14,6 @@ posts); afterwards a query reloads only the chunks written since the last one (a
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections import Counter
@@ -41,17 +40,16 @@ class _Dictionary:
     """The values of one field as dense integer codes (a process-local numbering)."""
 
     def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
+        self.codes: dict[str | None, int] = {None: -1}
         self.values: list[str] = []
 
-    def code(self, value: str | None) -> int:
-        if value is None:
-            return -1
-        code = self.codes.get(value)
-        if code is None:
-            code = self.codes[value] = len(self.values)
+    def encode(self, values: Sequence[str | None]) -> npt.NDArray[np.int32]:
+        """The codes of the values (None: -1); values not seen before get new codes."""
+        for value in set(values) - self.codes.keys():
+            assert value is not None  # None has its code
+            self.codes[value] = len(self.values)
             self.values.append(value)
-        return code
+        return np.fromiter(map(self.codes.__getitem__, values), np.int32, len(values))
 
 
 class FacetColumns:
@@ -118,27 +116,42 @@ class FacetColumns:
         self._size = size
 
     def _load(self, conn: sqlite3.Connection, lo: int, hi: int) -> None:
-        """Read the rowids lo .. hi - 1 from ``documents`` (rowids without a document get no values)."""
+        """Read the rowids lo .. hi - 1 from ``documents`` (rowids without a document get no values).
+        Column by column, so the per-value work is in C (map, set, numpy)."""
         for codes in self._single.values():
             codes[lo:hi] = -1
         self._places[lo:hi] = -1
-        rows = conn.execute(f"SELECT rowid, published_at, location_codes, {', '.join(SINGLE_FIELDS)}"
-                            " FROM documents WHERE rowid >= ? AND rowid < ?", (lo, hi)).fetchall()
+        rows = conn.execute(f"SELECT rowid, published_at, {', '.join(SINGLE_FIELDS)} FROM documents"
+                            " WHERE rowid >= ? AND rowid < ?", (lo, hi)).fetchall()
         if not rows:
             return
-        rowids = np.fromiter((row[0] for row in rows), np.int64, len(rows))
-        self._published[rowids] = np.fromiter((row[1] for row in rows), np.float64, len(rows))
-        for i, name in enumerate(SINGLE_FIELDS, start=3):
-            code = self._dictionaries[name].code
-            self._single[name][rowids] = np.fromiter((code(row[i]) for row in rows), np.int32, len(rows))
-        code = self._dictionaries["location_code"].code
-        places = [[code(str(c)) for c in dict.fromkeys(json.loads(row[2]))] if row[2] != "[]" else []
-                  for row in rows]
-        width = max(map(len, places))
+        columns = list(zip(*rows, strict=True))
+        rowids = np.array(columns[0], np.int64)
+        self._published[rowids] = np.array(columns[1], np.float64)
+        for name, values in zip(SINGLE_FIELDS, columns[2:], strict=True):
+            self._single[name][rowids] = self._dictionaries[name].encode(values)
+        places = conn.execute("SELECT d.rowid, j.value FROM documents d, json_each(d.location_codes) j"
+                              " WHERE d.rowid >= ? AND d.rowid < ? AND d.location_codes != '[]'",
+                              (lo, hi)).fetchall()
+        if places:
+            docs, values = zip(*places, strict=True)
+            self._put_places(np.array(docs, np.int64), self._dictionaries["location_code"].encode(
+                [str(value) for value in values]))
+
+    def _put_places(self, docs: npt.NDArray[np.int64], codes: npt.NDArray[np.int32]) -> None:
+        """Each document's distinct codes into its row of ``_places`` (made wider if a row needs it)."""
+        order = np.lexsort((codes, docs))
+        docs, codes = docs[order], codes[order]
+        new = np.ones(len(docs), bool)
+        new[1:] = (docs[1:] != docs[:-1]) | (codes[1:] != codes[:-1])
+        docs, codes = docs[new], codes[new]
+        first = np.ones(len(docs), bool)
+        first[1:] = docs[1:] != docs[:-1]
+        starts = np.flatnonzero(first)
+        slots = np.arange(len(docs)) - np.repeat(starts, np.diff(np.append(starts, len(docs))))
+        width = int(slots.max()) + 1
         if width > self._places.shape[1]:
             wider = np.full((self._size, width), -1, np.int32)
             wider[:, :self._places.shape[1]] = self._places
             self._places = wider
-        for rowid, row_codes in zip(rowids.tolist(), places, strict=True):
-            if row_codes:
-                self._places[rowid, :len(row_codes)] = row_codes
+        self._places[docs, slots] = codes
