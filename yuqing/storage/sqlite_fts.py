@@ -13,7 +13,13 @@
   (other than a time range) reads its total, facets and histogram there: the whole days of its range
   from the day rows, the whole hours around them from the hour rows, the minutes at its edges from
   ``documents``, so the answer is exact and costs days and hours, not posts. Other queries count their
-  matches in one pass (the match set materialized once, every aggregation over it).
+  matches in one pass (the match set materialized once, every aggregation over it);
+- ``document_chunks``: a version per 1,024 rowids, bumped by every write to them. A full-text query
+  without filters, by relevance, never visits ``documents`` for its counts: the rowids and BM25 scores
+  come from the index alone, the page's tie-breaks are read for the best few, and the facets and
+  histogram are counted over the matched rowids in numpy from the facet columns every store object holds
+  in memory (``facet_columns.py``), brought to the query's snapshot by those versions. At a million
+  posts that query took 74/222 ms (p50/p95) reading ``documents``, and takes what ranking alone takes.
 
 The file is in WAL mode: the indexer writes while the API reads. Each thread has its own connection.
 """
