@@ -75,9 +75,10 @@ class FacetColumns:
             if histogram_width and len(rowids):
                 # what SQL's CAST((published_at + offset) / width AS INTEGER) * width - offset gives
                 keys = np.trunc((self._published[rowids] + _CN_OFFSET) / histogram_width).astype(np.int64)
-                values, n = np.unique(keys, return_counts=True)
-                buckets.update({int(v) * histogram_width - _CN_OFFSET: int(c)
-                                for v, c in zip(values, n, strict=True)})
+                first = int(keys.min())
+                n = np.bincount(keys - first)
+                buckets.update({(first + int(i)) * histogram_width - _CN_OFFSET: int(n[i])
+                                for i in np.flatnonzero(n)})
         return by_facet, buckets
 
     def _facet(self, name: str, rowids: npt.NDArray[np.int64]) -> Counter[str]:

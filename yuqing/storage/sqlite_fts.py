@@ -338,19 +338,21 @@ class SqliteFtsStore:
         except sqlite3.Error as exc:
             raise StoreError(f"search store {self.path}: {exc}") from exc
 
-    def _ranked_and_counted(self, conn: sqlite3.Connection, score: str, params: list[Any],
+    def _ranked_and_counted(self, conn: sqlite3.Connection, match: str,
                             query: SearchQuery) -> tuple[list[tuple[int, float]], Counts]:
         """A page of a full-text match by relevance and its counts, without visiting the documents of
-        every match: the rowids and scores from the index alone, the facets and histogram from the
-        in-memory columns (facet_columns.py)."""
-        rows: list[tuple[int, float]] = conn.execute(
-            f"SELECT rowid, {score} FROM documents_fts WHERE documents_fts MATCH ?", params).fetchall()
-        page = _ranked_by_score(conn, rows, query.offset, query.size)
+        every match: the best scores by a top-N sort (``ORDER BY score LIMIT``), the rowids of all
+        matches from the index alone, the facets and histogram over them from the in-memory columns
+        (facet_columns.py)."""
+        page = _ranked_by_score(conn, _best_scores(conn, match, query.offset + query.size),
+                                query.offset, query.size)
         if not (query.facets or query.histogram):
-            return page, (len(rows), {}, Counter())
-        rowids = np.fromiter((rowid for rowid, _ in rows), np.int64, len(rows))
+            (total,) = conn.execute(_FTS_COUNT, [match]).fetchone()
+            return page, (total, {}, Counter())
+        (listed,) = conn.execute(_FTS_ROWIDS, [match]).fetchone()
+        rowids = np.fromstring(listed, dtype=np.int64, sep=",") if listed else np.zeros(0, np.int64)
         width = _BUCKET_SECONDS[query.histogram] if query.histogram else 0
-        return page, (len(rows), *self._columns.counts(conn, rowids, query.facets, width))
+        return page, (len(rowids), *self._columns.counts(conn, rowids, query.facets, width))
 
     def _search(self, conn: sqlite3.Connection, query: SearchQuery) -> SearchResult:
         node = parse_query(query.text, query.operator)  # QuerySyntaxError names the position
@@ -374,7 +376,7 @@ class SqliteFtsStore:
         page: list[tuple[int, float]]
         with _transaction(conn):  # one snapshot for the hits, the total and the aggregations
             if terms and len(where) == 1 and query.sort == "relevance":  # the text alone, by relevance
-                page, counts = self._ranked_and_counted(conn, score, params, query)
+                page, counts = self._ranked_and_counted(conn, params[0], query)
             elif terms:  # the matches ranked, counted and aggregated in one pass over them
                 page = []
                 counts = _counts(conn, source, clause, params, query.facets, query.histogram,
@@ -511,6 +513,27 @@ def _counts(conn: sqlite3.Connection, source: str, clause: str, params: list[Any
         ranked.sort(key=_SORT_KEYS[page[1]])
         page[4].extend((rowid, score) for rowid, score, *_ in ranked[page[3]:page[3] + page[2]])
     return total, by_facet, buckets
+
+
+_FTS_COUNT = "SELECT count(*) FROM documents_fts WHERE documents_fts MATCH ?"
+_FTS_ROWIDS = "SELECT group_concat(rowid) FROM documents_fts WHERE documents_fts MATCH ?"  # parsed by numpy
+# SQLite's top-N sort keeps only LIMIT rows (FTS5's own ORDER BY rank sorts every match: slower)
+_FTS_BEST = (f"SELECT rowid, -bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS score FROM documents_fts"
+             " WHERE documents_fts MATCH ? ORDER BY score DESC LIMIT ?")
+
+
+def _best_scores(conn: sqlite3.Connection, match: str, count: int) -> list[tuple[int, float]]:
+    """The (rowid, score) of the ``count`` best-scoring matches and of every match scoring as the last
+    of them (the page breaks such ties by time and id): more rows are asked for while the last one
+    still ties."""
+    if not count:
+        return []
+    limit = count + 1
+    while True:
+        rows: list[tuple[int, float]] = conn.execute(_FTS_BEST, [match, limit]).fetchall()
+        if len(rows) < limit or rows[-1][1] < rows[count - 1][1]:
+            return rows
+        limit *= 2
 
 
 def _ranked_by_score(conn: sqlite3.Connection, rows: list[tuple[int, float]], offset: int,
