@@ -156,6 +156,11 @@ def main() -> None:
         def two_words() -> str:
             return "".join(rng.sample(query_words, 2))
 
+        either = random.Random(args.seed + 2)  # its own draws: the kinds above ask what they always asked
+
+        def either_words() -> str:
+            return " ".join(either.sample(query_words, 2))
+
         def day(lo: int = 0, hi: int = 30) -> datetime:
             return START + timedelta(days=rng.randrange(lo, hi))
 
@@ -177,6 +182,12 @@ def main() -> None:
             "hour histogram, 2 days to the minute": lambda: SearchQuery(
                 start=(s := day(0, 28) + timedelta(minutes=rng.randrange(1440))), end=s + timedelta(days=2),
                 histogram="hour", facets=["sentiment"], size=0),
+            # two words apart match either (about 13k posts at 1M, where the joined two match ~60)
+            "either of 2 words (top 20)": lambda: SearchQuery(text=either_words()),
+            "either of 2 words + 3 facets + day hist.": lambda: SearchQuery(
+                text=either_words(), facets=["category", "source_id", "location_code"], histogram="day"),
+            "either of 2 words, console page": lambda: SearchQuery(
+                text=either_words(), facets=CONSOLE_FACETS, histogram="day"),
         }
         for make in kinds.values():  # warm the page cache and the segmenter first
             for _ in range(5):
