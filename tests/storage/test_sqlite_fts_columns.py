@@ -38,6 +38,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_text_counts_stay_exact_while_another_store_writes(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'search.sqlite3'}"
     writer, reader = SqliteFtsStore(url), SqliteFtsStore(url)
+    reader.load_facet_columns()  # an empty store: every document is written after the load
     rng = random.Random(11)
     posts: dict[str, EnrichedPost] = {}
     for round_ in range(10):
@@ -60,6 +61,7 @@ def test_text_counts_and_ranking_equal_the_counted_path(tmp_path: Path) -> None:
     store = SqliteFtsStore(f"sqlite:///{tmp_path / 'search.sqlite3'}")
     rng = random.Random(12)
     store.index([worded_post(rng, f"p{i}", i) for i in range(120)])
+    store.load_facet_columns()
     keep_all = {"sentiments": ["negative", "neutral", "positive"]}
     for word in ("浑浊", "停水 维修", "小区"):
         for offset in (0, 7, 40):
@@ -80,6 +82,7 @@ def test_a_version_2_file_is_upgraded_and_counted(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 2")
 
     store = SqliteFtsStore(f"sqlite:///{path}")
+    store.load_facet_columns()
     query = SearchQuery(text="浑浊", facets=FACETS, histogram="day")
     result = store.search(query)
     assert (result.total, result.facets, result.histogram) == expected(
@@ -89,4 +92,38 @@ def test_a_version_2_file_is_upgraded_and_counted(tmp_path: Path) -> None:
                                            "tokens": ["浑浊"]})
     store.index([moved])
     assert dict(store.search(query).facets["source_id"])["moved"] == 1
+    store.close()
+
+
+def test_the_first_query_counts_in_sql_while_the_columns_load_in_the_background(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'search.sqlite3'}"
+    rng = random.Random(14)
+    writer = SqliteFtsStore(url)
+    writer.index([worded_post(rng, f"p{i}", i) for i in range(60)])
+    loaded = SqliteFtsStore(url)
+    loaded.load_facet_columns()
+    query = SearchQuery(text="浑浊 小区", facets=FACETS, histogram="hour", size=6)
+
+    fresh = SqliteFtsStore(url)
+    assert not fresh._columns.loaded
+    first = fresh.search(query)  # starts the load, counts in SQL meanwhile
+    assert fresh._columns_loader is not None
+    fresh._columns_loader.join(timeout=30)
+    assert fresh._columns.loaded
+    assert first == fresh.search(query) == loaded.search(query)
+    for store in (writer, loaded, fresh):
+        store.close()
+
+
+def test_closing_while_the_columns_load_waits_for_the_loader(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'search.sqlite3'}"
+    rng = random.Random(15)
+    SqliteFtsStore(url).index([worded_post(rng, f"p{i}", i) for i in range(300)])
+    store = SqliteFtsStore(url)
+    query = SearchQuery(text="浑浊", facets=FACETS, histogram="day")
+    before = store.search(query)  # starts the loader
+    loader = store._columns_loader
+    store.close()  # interrupts or waits for it: no statement runs on a closed connection
+    assert loader is not None and not loader.is_alive()
+    assert store.search(query) == before  # the store opens again on use
     store.close()

@@ -8,8 +8,10 @@ chunks of ``CHUNK_ROWS`` rowids and every write transaction bumps the version of
 transaction that also runs the full-text match — reads the versions and reloads from ``documents`` every
 chunk whose version differs from the one it holds, so the arrays are exactly the snapshot the match saw
 (also when another thread's connection had moved them to a newer or older snapshot: versions are
-compared for equality). The first query of a process loads every chunk (about a second per million
-posts); afterwards a query reloads only the chunks written since the last one (a few ms each).
+compared for equality). Loading every chunk takes about 5 s per million posts, once per process: the
+store does it in a background thread started by the first full-text query with facets, which (like
+every such query until the load is done) counts the documents in SQL instead — the same answer, slower.
+Afterwards a query reloads only the chunks written since the last one (a few ms each).
 """
 
 from __future__ import annotations
@@ -63,6 +65,17 @@ class FacetColumns:
         self._single = {name: np.full(0, -1, np.int32) for name in SINGLE_FIELDS}
         self._places = np.full((0, 1), -1, np.int32)  # a row's distinct location codes, -1 padded
         self._published = np.zeros(0, np.float64)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether every document was read once (after that, a refresh reads only what was written)."""
+        return bool(self._versions)
+
+    def load(self, conn: sqlite3.Connection) -> None:
+        """Bring the columns to the snapshot of the caller's transaction."""
+        with self._lock:
+            self._refresh(conn)
+            self._versions.setdefault(-1, 0)  # loaded, also when the store is empty
 
     def counts(self, conn: sqlite3.Connection, rowids: npt.NDArray[np.int64], facets: Sequence[str],
                histogram_width: int) -> tuple[dict[str, Counter[str]], Counter[int]]:

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import heapq
 import json
+import logging
 import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ from yuqing.storage.base import (
 from yuqing.storage.facet_columns import CHUNKS_SCHEMA, FacetColumns, bump_chunks
 from yuqing.storage.query import FtsPlan, fts_plan, parse_query
 
+log = logging.getLogger(__name__)
 TITLE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
 _CN_OFFSET = 8 * 3600  # Asia/Shanghai has kept UTC+8 without daylight saving since 1991
@@ -178,6 +180,8 @@ class SqliteFtsStore:
         self._lock = threading.Lock()
         self._schema_ready = False
         self._columns = FacetColumns()  # the facet columns of the documents, for full-text counts
+        self._columns_loader: threading.Thread | None = None
+        self._loader_conn: sqlite3.Connection | None = None
 
     # --- connections --------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -212,6 +216,12 @@ class SqliteFtsStore:
         return conn
 
     def close(self) -> None:
+        loader, conn = self._columns_loader, self._loader_conn
+        if loader is not None and loader.is_alive() and loader is not threading.current_thread():
+            if conn is not None:
+                with suppress(sqlite3.ProgrammingError):
+                    conn.interrupt()  # stop the load: a connection is closed only when no thread uses it
+            loader.join()
         with self._lock:
             for conn in self._connections:
                 conn.close()
@@ -339,6 +349,33 @@ class SqliteFtsStore:
         except sqlite3.Error as exc:
             raise StoreError(f"search store {self.path}: {exc}") from exc
 
+    def load_facet_columns(self) -> None:
+        """Read the in-memory facet columns now (otherwise the first full-text query with facets starts
+        reading them in a background thread and counts in SQL until they are read)."""
+        conn = self._conn
+        with _transaction(conn):
+            self._columns.load(conn)
+
+    def _columns_ready(self, query: SearchQuery) -> bool:
+        """Whether the query's counts can come from the facet columns; starts loading them if not."""
+        if self._columns.loaded or not (query.facets or query.histogram):
+            return True
+        with self._lock:
+            if self._columns_loader is None:
+                self._columns_loader = threading.Thread(target=self._load_columns_quietly,
+                                                        name="facet-columns", daemon=True)
+                self._columns_loader.start()
+        return False
+
+    def _load_columns_quietly(self) -> None:
+        try:
+            self._loader_conn = self._raw_conn()
+            self.load_facet_columns()
+        except (sqlite3.Error, StoreError) as exc:  # the store was closed or is away: a later query retries
+            log.warning("search store %s: facet columns not loaded (%s)", self.path, exc)
+            with self._lock:
+                self._columns_loader = None
+
     def _ranked_and_counted(self, conn: sqlite3.Connection, match: str,
                             query: SearchQuery) -> tuple[list[tuple[int, float]], Counts]:
         """A page of a full-text match by relevance and its counts, without visiting the documents of
@@ -376,7 +413,7 @@ class SqliteFtsStore:
         counts: Counts | None
         page: list[tuple[int, float]]
         with _transaction(conn):  # one snapshot for the hits, the total and the aggregations
-            if terms and len(where) == 1 and query.sort == "relevance":  # the text alone, by relevance
+            if terms and len(where) == 1 and query.sort == "relevance" and self._columns_ready(query):
                 page, counts = self._ranked_and_counted(conn, params[0], query)
             elif terms:  # the matches ranked, counted and aggregated in one pass over them
                 page = []
