@@ -382,13 +382,18 @@ class SqliteFtsStore:
         every match: the best scores by a top-N sort (``ORDER BY score LIMIT``), the rowids of all
         matches from the index alone, the facets and histogram over them from the in-memory columns
         (facet_columns.py)."""
-        page = _ranked_by_score(conn, _best_scores(conn, match, query.offset + query.size),
-                                query.offset, query.size)
-        if not (query.facets or query.histogram):
+        best, every = _best_scores(conn, match, query.offset + query.size)
+        page = _ranked_by_score(conn, best, query.offset, query.size)
+        if every:  # few matches: the rows above are all of them
+            rowids = np.array([rowid for rowid, _ in best], np.int64)
+        elif not (query.facets or query.histogram):
             (total,) = conn.execute(_FTS_COUNT, [match]).fetchone()
             return page, (total, {}, Counter())
-        (listed,) = conn.execute(_FTS_ROWIDS, [match]).fetchone()
-        rowids = np.fromstring(listed, dtype=np.int64, sep=",") if listed else np.zeros(0, np.int64)
+        else:
+            (listed,) = conn.execute(_FTS_ROWIDS, [match]).fetchone()
+            rowids = np.fromstring(listed, dtype=np.int64, sep=",") if listed else np.zeros(0, np.int64)
+        if not (query.facets or query.histogram):
+            return page, (len(rowids), {}, Counter())
         width = _BUCKET_SECONDS[query.histogram] if query.histogram else 0
         return page, (len(rowids), *self._columns.counts(conn, rowids, query.facets, width))
 
@@ -560,17 +565,17 @@ _FTS_BEST = (f"SELECT rowid, -bm25(documents_fts, {TITLE_WEIGHT}, {BODY_WEIGHT})
              " WHERE documents_fts MATCH ? ORDER BY score DESC LIMIT ?")
 
 
-def _best_scores(conn: sqlite3.Connection, match: str, count: int) -> list[tuple[int, float]]:
+def _best_scores(conn: sqlite3.Connection, match: str, count: int) -> tuple[list[tuple[int, float]], bool]:
     """The (rowid, score) of the ``count`` best-scoring matches and of every match scoring as the last
     of them (the page breaks such ties by time and id): more rows are asked for while the last one
-    still ties."""
+    still ties. And whether those are all the matches."""
     if not count:
-        return []
+        return [], False
     limit = count + 1
     while True:
         rows: list[tuple[int, float]] = conn.execute(_FTS_BEST, [match, limit]).fetchall()
         if len(rows) < limit or rows[-1][1] < rows[count - 1][1]:
-            return rows
+            return rows, len(rows) < limit
         limit *= 2
 
 
