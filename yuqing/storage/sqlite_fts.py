@@ -19,8 +19,8 @@
   come from the index alone, the page's tie-breaks are read for the best few, and the facets and
   histogram are counted over the matched rowids in numpy from the facet columns every store object holds
   in memory (``facet_columns.py``), brought to the query's snapshot by those versions. At a million
-  posts, about 16k matches with three facets and a day histogram took 73/137 ms (p50/p95) reading
-  ``documents``, and take 28/47 ms this way (bench/search.py, "either of 2 words + 3 facets").
+  posts, about 16k matches with three facets and a day histogram took 72/140 ms (p50/p95) reading
+  ``documents``, and take 25/38 ms this way (bench/search.py, "either of 2 words + 3 facets").
 
 The file is in WAL mode: the indexer writes while the API reads. Each thread has its own connection.
 """
