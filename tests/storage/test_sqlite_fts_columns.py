@@ -9,6 +9,7 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.storage.test_sqlite_fts_rollup import FACETS, T0, expected, random_post
@@ -127,3 +128,23 @@ def test_closing_while_the_columns_load_waits_for_the_loader(tmp_path: Path) -> 
     assert loader is not None and not loader.is_alive()
     assert store.search(query) == before  # the store opens again on use
     store.close()
+
+
+def test_a_file_made_anew_at_the_same_path_is_read_afresh(tmp_path: Path) -> None:
+    """Two files with the same chunk versions (both written once) but other posts: the columns read from
+    one are not taken for the other (the file's random id in chunk -1 differs)."""
+    stores = []
+    for name, source in (("a.sqlite3", "weibo"), ("b.sqlite3", "forum-x")):
+        store = SqliteFtsStore(f"sqlite:///{tmp_path / name}")
+        rng = random.Random(16)
+        posts = [worded_post(rng, f"p{i}", i) for i in range(20)]
+        store.index([post.model_copy(update={"source_id": source}) for post in posts])
+        stores.append(store)
+    columns = facet_columns.FacetColumns()
+    every = np.arange(1, 21, dtype=np.int64)
+    for store, source in zip(stores, ("weibo", "forum-x"), strict=True):
+        conn = store._conn
+        assert conn.execute("SELECT count(*) FROM document_chunks WHERE chunk = -1").fetchone() == (1,)
+        by_facet, _ = columns.counts(conn, every, ["source_id"], 0)
+        assert by_facet["source_id"] == {source: 20}
+        store.close()

@@ -4,13 +4,14 @@ rowid, so the facets and histogram of a full-text match are counted in one pass 
 
 Exact under concurrent writers (the indexer is another process): the store numbers its documents in
 chunks of ``CHUNK_ROWS`` rowids and every write transaction bumps the version of the chunks it touches
-(``document_chunks``; a chunk without a row has version 0). Before counting, the reader — inside the read
-transaction that also runs the full-text match — reads the versions and reloads from ``documents`` every
-chunk whose version differs from the one it holds, so the arrays are exactly the snapshot the match saw
-(also when another thread's connection had moved them to a newer or older snapshot: versions are
-compared for equality). Loading every chunk takes about 5 s per million posts, once per process: the
-store does it in a background thread started by the first full-text query with facets, which (like
-every such query until the load is done) counts the documents in SQL instead — the same answer, slower.
+(``document_chunks``; a chunk without a row has version 0; row -1 is a random id of the file). Before
+counting, the reader — inside the read transaction that also runs the full-text match — reads the
+versions and reloads from ``documents`` every chunk whose version differs from the one it holds, so the
+arrays are exactly the snapshot the match saw (also when another thread's connection had moved them to
+a newer or older snapshot: versions are compared for equality). Loading every chunk takes about 5 s per
+million posts, once per process: the store does it in a background thread started by the first
+full-text query with facets, which (like every such query until the load is done) counts the documents
+in SQL instead — the same answer, slower.
 Afterwards a query reloads only the chunks written since the last one (a few ms each).
 """
 
@@ -29,6 +30,8 @@ _CN_OFFSET = 8 * 3600
 SINGLE_FIELDS = ("source_id", "source_kind", "category", "sentiment", "severity")  # a value (or NULL) a post
 CHUNKS_SCHEMA = ("CREATE TABLE IF NOT EXISTS document_chunks"
                  " (chunk INTEGER PRIMARY KEY, version INTEGER NOT NULL)")
+# chunk -1 names the file: a file made anew at the same path (versions from 0 again) is read afresh
+FILE_ID = "INSERT OR IGNORE INTO document_chunks (chunk, version) VALUES (-1, random())"
 
 
 def bump_chunks(conn: sqlite3.Connection, rowids: Sequence[int]) -> None:
@@ -59,7 +62,8 @@ class FacetColumns:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._versions: dict[int, int] = {}  # chunk -> version loaded
+        self._versions: dict[int, int] = {}  # chunk -> version loaded (-1: the file's id)
+        self._loaded = False
         self._size = 0  # rowids held: 0 .. size - 1
         self._dictionaries = {name: _Dictionary() for name in (*SINGLE_FIELDS, "location_code")}
         self._single = {name: np.full(0, -1, np.int32) for name in SINGLE_FIELDS}
@@ -69,13 +73,13 @@ class FacetColumns:
     @property
     def loaded(self) -> bool:
         """Whether every document was read once (after that, a refresh reads only what was written)."""
-        return bool(self._versions)
+        return self._loaded
 
     def load(self, conn: sqlite3.Connection) -> None:
         """Bring the columns to the snapshot of the caller's transaction."""
         with self._lock:
             self._refresh(conn)
-            self._versions.setdefault(-1, 0)  # loaded, also when the store is empty
+            self._loaded = True
 
     def counts(self, conn: sqlite3.Connection, rowids: npt.NDArray[np.int64], facets: Sequence[str],
                histogram_width: int) -> tuple[dict[str, Counter[str]], Counter[int]]:
@@ -106,6 +110,8 @@ class FacetColumns:
         versions = dict(conn.execute("SELECT chunk, version FROM document_chunks").fetchall())
         (last,) = conn.execute("SELECT max(rowid) FROM documents").fetchone()
         chunks = 0 if last is None else last // CHUNK_ROWS + 1
+        if self._versions.get(-1) != versions.get(-1):  # another file: every chunk is stale
+            self._versions = {-1: versions.get(-1, 0)}
         stale = [c for c in range(chunks) if self._versions.get(c, -1) != versions.get(c, 0)]
         if not stale:
             return

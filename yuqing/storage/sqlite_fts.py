@@ -55,7 +55,7 @@ from yuqing.storage.base import (
     post_location_ancestors,
     split_title_tokens,
 )
-from yuqing.storage.facet_columns import CHUNKS_SCHEMA, FacetColumns, bump_chunks
+from yuqing.storage.facet_columns import CHUNKS_SCHEMA, FILE_ID, FacetColumns, bump_chunks
 from yuqing.storage.query import FtsPlan, fts_plan, parse_query
 
 log = logging.getLogger(__name__)
@@ -727,6 +727,7 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
         conn.execute(SCHEMA[SCHEMA.index("CREATE TABLE rollup"):SCHEMA.index(CHUNKS_SCHEMA)])
         rebuild_rollup(conn)
     conn.execute(CHUNKS_SCHEMA)
+    conn.execute(FILE_ID)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -738,6 +739,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    conn.execute(FILE_ID)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
