@@ -157,14 +157,14 @@ def test_a_version_1_file_gets_its_rollup_when_opened(tmp_path: Path) -> None:
     store = SqliteFtsStore(f"sqlite:///{path}")
     assert store.search(query) == before
     assert rollup_rows(store) == rows
-    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     store.index([posts[0].model_copy(update={"fetched_at": posts[0].fetched_at + timedelta(hours=1),
                                              "source_id": "moved"})])
     assert dict(store.search(SearchQuery(facets=["source_id"])).facets["source_id"])["moved"] == 1
     store.close()
 
 
-@pytest.mark.parametrize("version", [3, 99])
+@pytest.mark.parametrize("version", [4, 99])
 def test_a_file_from_a_newer_version_is_refused(tmp_path: Path, version: int) -> None:
     path = tmp_path / "search.sqlite3"
     SqliteFtsStore(f"sqlite:///{path}").close()
