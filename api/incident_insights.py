@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from api.overview import place_name
 from api.schemas import PostOut
 from incidents.clustering import STOPWORDS
+from nlp.location import place_name
 
 MAX_KEYWORDS = 30
 MAX_PLACES = 12

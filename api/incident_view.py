@@ -26,20 +26,12 @@ from incidents import read
 from incidents.effect_review import EffectReview, review
 from incidents.models import IncidentRow
 from incidents.read import IncidentOut
+from incidents.series import SeriesPoint
 from yuqing.storage import StoreError
 
 MAX_TIMELINE = 200  # posts shown on the page (the latest)
 MAX_EFFECT_POSTS = 2000  # posts read for the charts and the effect review
 SHORT_SPAN = timedelta(hours=6)
-
-
-class SeriesPoint(BaseModel):
-    start: datetime
-    posts: int
-    heat: float
-    negative: int
-    neutral: int
-    positive: int
 
 
 class IncidentDetail(BaseModel):

@@ -14,7 +14,7 @@ from alerting.directory import Directory
 from alerting.read_models import MAJOR_LEVELS, incident_kinds, open_alerts_by_region
 from alerting.state import OPEN
 from incidents.models import IncidentRow
-from nlp.location import Gazetteer
+from nlp.location import place_name
 from yuqing.schemas import severity_rank
 
 REGION_WINDOW = timedelta(days=7)
@@ -161,7 +161,3 @@ def department_queue(
     )
 
 
-def place_name(code: str) -> str:
-    """A region's name from the shipped gazetteer (city and county, 鸠江区 → 芜湖市鸠江区), else the code."""
-    chain = Gazetteer.load().chain(code)
-    return "".join(loc.name for loc in chain[-2:]) or code

@@ -273,3 +273,9 @@ def _by_context(
 @cache
 def _load(path: Path) -> Gazetteer:
     return Gazetteer.from_file(path)
+
+
+def place_name(code: str) -> str:
+    """A region's name from the shipped gazetteer (city and county, 鸠江区 → 芜湖市鸠江区), else the code."""
+    chain = Gazetteer.load().chain(code)
+    return "".join(loc.name for loc in chain[-2:]) or code

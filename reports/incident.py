@@ -15,17 +15,17 @@ from sqlalchemy.orm import Session
 from alerting import service
 from alerting.models import Alert
 from alerting.read_models import AuditEntryRead, DeadlineRead
-from api.incident_view import SeriesPoint
-from api.schemas import PostOut
 from incidents.effect_review import EffectReview, review
 from incidents.models import IncidentPost, IncidentRow
 from incidents.read import IncidentOut
+from incidents.series import SeriesPoint
 from reports.models import IncidentReview
 from reports.rule_titles import rule_ground, rule_titles
 from reports.text import cn_datetime, cn_duration, pct
 from yuqing.clock import CN_TZ
 from yuqing.domain import ACTION_LABELS, DEADLINE_LABELS, RELEASE_KINDS, SPEAKER_ROLES, STATUS_LABELS
 from yuqing.storage import SearchStore, StoreError
+from yuqing.storage.post_view import PostOut
 
 MAX_POSTS = 2000  # posts read for the charts and the effect review (as the incident page)
 TYPICAL_POSTS = 8

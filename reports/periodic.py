@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from alerting.models import Alert
 from alerting.performance import EARLIEST, LATEST, PerformanceReport, Period, department_performance
-from api.overview import place_name
 from incidents.models import IncidentRow
+from nlp.location import place_name
 from reports import charts
 from reports.document import Document, Heading, Image, Para, Table
 from reports.models import GeneratedReport

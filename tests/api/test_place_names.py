@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.overview import place_name
+from nlp.location import place_name
 
 
 def test_regions_outside_the_directory_get_their_gazetteer_name() -> None:
