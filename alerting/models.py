@@ -159,7 +159,9 @@ class Notification(Base):
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), doc="queued | sending | sent | failed | digested")
+    status: Mapped[str] = mapped_column(
+        String(12), doc="queued | sending | sent | failed | digested | covered (a record, never sent)"
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -219,6 +219,35 @@ def _insert(session: Session, row: Notification) -> int:
     return int(insert_once(session, row, "dedup_key"))
 
 
+COVERED = "covered"  # the status of a notice kept as a record only: never sent
+
+
+def record_covered(session: Session, notice: IncidentNotice, recipient: str, now: datetime) -> int:
+    """Keep an incident notice as a record that is never sent, for ``recipient`` (e.g. ``plan:7``): its
+    readers heard the same in another notice of the same step (an alert's own first or level notice), and
+    what they heard must stay known for the next one. Once per threshold, like every notice."""
+    return _insert(
+        session,
+        Notification(
+            dedup_key=f"inc:{notice.incident_id}:{notice.threshold}:{recipient}:{COVERED}"[:200],
+            alert_id=None,
+            incident_id=notice.incident_id,
+            deadline_id=None,
+            threshold=notice.threshold[:24],
+            channel=COVERED,
+            recipient=recipient,
+            address=None,
+            subject=notice.subject,
+            body=notice.body,
+            link="",
+            status=COVERED,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        ),
+    )
+
+
 @dataclass(slots=True)
 class DispatchStats:
     sent: int = 0

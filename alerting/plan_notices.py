@@ -5,6 +5,9 @@ rises reach them through ``routing.WithPlanOwners``).
 - **rising**: since the plan's last notice about it, the incident's post count at least doubled (and is at
   least ``RISING_MIN_POSTS``), or its severity level rose.
 
+When the alert's own notice of the same step (the alert opened, or its level rose) already reached the
+owners, the plan's notice is kept as a record only (status ``covered``), so nobody hears it twice.
+
 Each notice goes through the outbox (``outbox.enqueue_incident``): its threshold
 (``p<plan>:new:<posts>:<rank>``, ``p<plan>:posts:<posts>``, ``p<plan>:level:<rank>``) is part of the
 dedup key, so a notice is queued once, and it is dispatched with the same rate limits and digests as any
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from alerting.models import Notification
 from alerting.notify.registry import ConfiguredChannel
-from alerting.outbox import IncidentNotice, enqueue_incident
+from alerting.outbox import IncidentNotice, enqueue_incident, record_covered
 from alerting.plan_routing import Owners, owner_recipients
 from nlp.plans.models import PlanRow
 from yuqing.schemas import SEVERITY_ORDER, Incident, severity_rank
@@ -88,8 +91,12 @@ def notify_plan_owners(
     directory: Any,
     channels: dict[str, ConfiguredChannel],
     console_url: str,
+    told: bool = False,
 ) -> int:
-    """Queue the new/rising notices of the incident's active plans; returns the notification rows added."""
+    """Queue the new/rising notices of the incident's active plans; returns the notification rows added.
+    ``told``: the alert's own notice of this step (it opened, or its level rose) already went to the plans'
+    owners (``routing.WithPlanOwners``), so the plan notice is only recorded (``outbox.record_covered``),
+    not sent a second time; the next rising notice counts from it."""
     if not incident.plan_ids:
         return 0
     active = select(PlanRow).where(PlanRow.id.in_(incident.plan_ids), PlanRow.paused.is_(False))
@@ -106,6 +113,9 @@ def notify_plan_owners(
         prefix = f"p{plan.id}:"
         notice = plan_notice(plan, incident, _heard([t for t in queued if t.startswith(prefix)]))
         if notice is None:
+            continue
+        if told:
+            added += record_covered(session, notice, f"plan:{plan.id}", now)
             continue
         owners = Owners(tuple(plan.owner_users or []), tuple(plan.owner_departments or []))
         added += enqueue_incident(

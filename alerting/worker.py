@@ -155,8 +155,10 @@ class AlertingWorker(Worker):
                 result = upsert_incident(session, incident, now, ctx)
                 if result.alert_id is not None and result.outcome != "seen":  # one event, one alert
                     merge_same_event(session, result.alert_id, incident, ctx, now)
-                notify_plan_owners(session, incident, now, directory=self.directory, channels=self._channels,
-                                   console_url=self.settings.console_url)  # a plan's new / rising incidents
+                notify_plan_owners(  # a plan's new / rising incidents, unless the alert's notice told them
+                    session, incident, now, directory=self.directory, channels=self._channels,
+                    console_url=self.settings.console_url, told=result.outcome in ("created", "raised"),
+                )
                 return result
         except (OperationalError, IntegrityError) as exc:  # another member raced us, or the DB blinked
             raise RetryableError(f"{exc.__class__.__name__}: {exc.orig}") from exc

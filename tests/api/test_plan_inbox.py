@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from tests.api.factories import DEPT_A, alerting_worker, login, page_csrf
 from yuqing.clock import FakeClock
 from yuqing.db.session import Database
-from yuqing.schemas import Incident, Severity
+from yuqing.schemas import Incident, Location, Severity
 from yuqing.settings import Settings
 
 
@@ -63,3 +63,28 @@ def test_an_owner_reads_a_plans_notice_on_the_plans_page(
     marked = client.post(f"/notifications/{dept_notice}/read",
                          data={"csrf_token": page_csrf(client, "/department"), "next": "/department"})
     assert marked.status_code == 200 and "[监测方案 排污]" not in client.get("/department").text
+
+
+def test_an_owner_told_by_the_alert_hears_the_plan_once_and_then_its_rise(
+    client: TestClient, settings: Settings, database: Database, clock: FakeClock
+) -> None:
+    csrf = login(client, "duty")
+    form = {"csrf_token": csrf, "name": "爆炸", "expression": "爆炸", "owners": "duty", "channels": "console",
+            "action": "save"}
+    saved = client.post("/plans", data=form, follow_redirects=False)
+    plan_id = int(saved.headers["location"].rsplit("/", 1)[1])
+    now = clock.now()
+    major = Incident(id="inc-blast", title="化工厂爆炸", first_seen=now, last_seen=now, post_count=3,
+                     source_count=2, severity=Severity(level="重大"), category="安全生产",
+                     locations=[Location(name="合肥市", code="3401")], plan_ids=[plan_id])
+    worker = alerting_worker(settings, database, clock)
+    result = worker.ingest(major)
+    assert result.outcome == "created"
+    mine = client.get("/api/notifications/mine").json()
+    assert [(n["alert_id"], n["incident_id"]) for n in mine] == [(result.alert_id, None)]  # the alert's, once
+
+    grown = major.model_copy(update={"version": 2, "post_count": 12})
+    assert worker.ingest(grown).outcome == "updated"
+    mine = client.get("/api/notifications/mine").json()
+    assert len(mine) == 2 and mine[0]["incident_id"] == "inc-blast"
+    assert "升温" in mine[0]["subject"]  # counted from what the alert's notice told: 3 → 12 posts
