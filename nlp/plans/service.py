@@ -88,19 +88,27 @@ def user_names(session: Session) -> set[str]:
 def department_ids(session: Session, settings: Settings | None = None) -> set[str] | None:
     """The ids of the department directory the alerting uses (stored, else the YAML file); None if it
     cannot be read (then owners are not checked against it)."""
+    names = department_names(session, settings)
+    return None if names is None else set(names.values())
+
+
+def department_names(session: Session, settings: Settings | None = None) -> dict[str, str] | None:
+    """The directory's departments, name → id (合肥市生态环境局 → hf-sthj); None if it cannot be read."""
     try:
         from alerting.directory import load_directory
         from yuqing.settings import get_settings
 
-        return {d.id for d in load_directory(session, settings or get_settings()).departments}
+        return {d.name: d.id for d in load_directory(session, settings or get_settings()).departments}
     except Exception as exc:  # noqa: BLE001 - an unreadable directory only skips the check
         log.warning("plans: department directory unreadable, owners not checked: %s", exc)
         return None
 
 
 def resolve_owners(session: Session, owners: Sequence[str]) -> tuple[list[str], list[str]]:
-    """``user:NAME``, ``dept:ID``, or a bare name: a user if one has it, else a department id."""
-    users, departments = user_names(session), department_ids(session) or set()
+    """``user:NAME``, ``dept:ID``, or a bare name: a user if one has it, else a department id, else a
+    department's name (合肥市生态环境局)."""
+    users, named = user_names(session), department_names(session) or {}
+    departments = set(named.values())
     out_users: list[str] = []
     out_departments: list[str] = []
     for owner in owners:
@@ -110,9 +118,11 @@ def resolve_owners(session: Session, owners: Sequence[str]) -> tuple[list[str], 
             out_users.append(value)
         elif kind in ("dept", "department") or (not kind and value in departments):
             out_departments.append(value)
+        elif not kind and value in named:
+            out_departments.append(named[value])
         else:
-            raise PlanError(f"负责人「{owner}」既不是用户也不是部门（可写 user:名字 或 dept:部门id）",
-                            "owners")
+            hint = "可写用户名、部门名称，或 user:名字、dept:部门id"
+            raise PlanError(f"负责人「{owner}」既不是用户也不是部门（{hint}）", "owners")
     return list(dict.fromkeys(out_users)), list(dict.fromkeys(out_departments))
 
 

@@ -18,6 +18,7 @@ from nlp.plans.service import (
     list_plans,
     may_manage,
     preview,
+    resolve_owners,
     set_paused,
     update_plan,
 )
@@ -138,3 +139,12 @@ def test_stored_posts_walks_every_post_once_even_with_equal_times(
     walked = [p["id"] for p in stored_posts(sqlite_store, page=3)]
     assert len(walked) == len(set(walked)) == len(posts) + 20
     assert [p["id"] for p in stored_posts(sqlite_store, page=7, limit=10)] == walked[:10]
+
+
+def test_owner_departments_by_id_or_by_name(db_engine: Engine) -> None:
+    name = "中共河南省委网络安全和信息化委员会办公室"  # ha-wxb in the shipped directory
+    with Session(db_engine) as session:
+        assert resolve_owners(session, [name, "ha-wxb", "dept:ha-wxb"]) == ([], ["ha-wxb"])
+        with pytest.raises(PlanError, match="部门名称") as unknown:
+            resolve_owners(session, ["不存在的局"])
+        assert unknown.value.field == "owners"
