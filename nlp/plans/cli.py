@@ -25,7 +25,7 @@ def add(
     name: Annotated[str, typer.Argument(help="the plan's name, unique")],
     expression: Annotated[str, typer.Argument(help="what to watch, e.g. '(封丘|新乡)+(爆炸|起火)-演练'")],
     owner: Annotated[list[str] | None, typer.Option(
-        "--owner", help="a user name, department id or department name (user:NAME, dept:ID); repeatable")] = None,
+        "--owner", help="a user, a department id or name (user:NAME, dept:ID); repeatable")] = None,
     channel: Annotated[list[str] | None, typer.Option(
         "--channel", help="a notification channel of rules.yaml; repeatable")] = None,
     paused: Annotated[bool, typer.Option("--paused", help="store it paused")] = False,
