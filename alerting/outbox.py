@@ -192,27 +192,39 @@ def enqueue_incident(
             names = "、".join(r.name for r in wanted)
             rows.append((f"channel:{channel.name}", None, f"{notice.body}\n请 {names} 关注"))
         for recipient, address, text in rows:
-            added += _insert(
-                session,
-                Notification(
-                    dedup_key=f"inc:{notice.incident_id}:{notice.threshold}:{recipient}:{channel.name}"[:200],
-                    alert_id=None,
-                    incident_id=notice.incident_id,
-                    deadline_id=None,
-                    threshold=notice.threshold[:24],
-                    channel=channel.name,
-                    recipient=recipient,
-                    address=address,
-                    subject=notice.subject,
-                    body=text,
-                    link=link,
-                    status="queued",
-                    attempts=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                ),
-            )
+            row = _incident_row(notice, recipient, channel.name, now, address=address, body=text, link=link)
+            added += _insert(session, row)
     return added
+
+
+def _incident_row(
+    notice: IncidentNotice,
+    recipient: str,
+    channel: str,
+    now: datetime,
+    *,
+    address: str | None,
+    body: str,
+    link: str,
+) -> Notification:
+    """The notification row of an incident notice for one recipient on one channel (no alert)."""
+    return Notification(
+        dedup_key=f"inc:{notice.incident_id}:{notice.threshold}:{recipient}:{channel}"[:200],
+        alert_id=None,
+        incident_id=notice.incident_id,
+        deadline_id=None,
+        threshold=notice.threshold[:24],
+        channel=channel,
+        recipient=recipient,
+        address=address,
+        subject=notice.subject,
+        body=body,
+        link=link,
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
 
 
 def _insert(session: Session, row: Notification) -> int:
@@ -226,26 +238,9 @@ def record_covered(session: Session, notice: IncidentNotice, recipient: str, now
     """Keep an incident notice as a record that is never sent, for ``recipient`` (e.g. ``plan:7``): its
     readers heard the same in another notice of the same step (an alert's own first or level notice), and
     what they heard must stay known for the next one. Once per threshold, like every notice."""
-    return _insert(
-        session,
-        Notification(
-            dedup_key=f"inc:{notice.incident_id}:{notice.threshold}:{recipient}:{COVERED}"[:200],
-            alert_id=None,
-            incident_id=notice.incident_id,
-            deadline_id=None,
-            threshold=notice.threshold[:24],
-            channel=COVERED,
-            recipient=recipient,
-            address=None,
-            subject=notice.subject,
-            body=notice.body,
-            link="",
-            status=COVERED,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        ),
-    )
+    row = _incident_row(notice, recipient, COVERED, now, address=None, body=notice.body, link="")
+    row.status = COVERED
+    return _insert(session, row)
 
 
 @dataclass(slots=True)

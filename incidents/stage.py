@@ -104,7 +104,7 @@ class IncidentsWorker(Worker):
             where = (message.topic, message.partition, message.offset)
             try:
                 head = _PostHead.model_validate_json(message.value)
-                if head.source_kind == "policy" or not (head.fileable or head.id in known):
+                if head.source_kind == "policy" or not (_fileable(head) or head.id in known):
                     self._passed.add(where)  # nothing to file: not read any further
                     continue
                 post = EnrichedPost.model_validate_json(message.value)
@@ -306,16 +306,13 @@ class _PostHead(BaseModel):
     item_kind: str = "opinion"
     tags: _Relevance = _Relevance()
 
-    @property
-    def fileable(self) -> bool:
-        return self.tags.relevant or self.item_kind == "message"
 
 
 class UnmatchedReply(ValueError):
     """A 留言's reply that no stored case holds (dead-lettered with this reason)."""
 
 
-def _fileable(post: EnrichedPost) -> bool:
+def _fileable(post: EnrichedPost | _PostHead) -> bool:
     """A post the tracker files: a relevant one, or a declared 留言 (always a case)."""
     return post.tags.relevant or post.item_kind == "message"
 
