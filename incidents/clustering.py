@@ -40,9 +40,10 @@ from typing import Any, cast
 import numpy as np
 
 from incidents.vectors import Centroid, Rows, Terms, terms_in_use
-from nlp.dedup import NearDuplicateIndex, Signature, signature
+from nlp.dedup import NearDuplicateIndex, Signature
 from nlp.heat import incident_heat
 from nlp.location import is_ancestor
+from nlp.post_signature import of_post as signature_of
 from nlp.tokenize import clean_text
 from yuqing.schemas import (
     Counts,
@@ -546,7 +547,7 @@ class IncidentTracker:
         known = self.post_cluster.get(post.id)
         if known is None and not post.tags.relevant and post.item_kind != "message":
             return None  # (a declared 留言 is a case whatever the relevance model says)
-        sig = signature(clean_text(post.text)[0], [loc.code for loc in post.tags.locations])
+        sig = signature_of(post)  # as nlp carried it (computed here for a post without it)
         if known is not None:
             cluster = self.clusters[known]
             old = cluster.members[post.id]

@@ -169,6 +169,7 @@ def _canonical(number: str) -> str:
 
 _A, _B = (np.asarray(p, dtype=np.uint32) for p in MinHash(num_perm=NUM_PERM, scheme=_SCHEME).permutations)
 _EMPTY = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+_EMPTY_BYTES = _EMPTY.tobytes()
 _EMPTY.flags.writeable = False
 _FMIX = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(32))
 
@@ -389,7 +390,7 @@ def _stored_texts(stored: bytes) -> list[tuple[np.ndarray, str | None]] | None:
 
 
 def _all_empty(values: np.ndarray) -> bool:
-    return bool(np.all(values == np.iinfo(np.uint32).max))
+    return values.tobytes() == _EMPTY_BYTES
 
 
 def places_agree(a: frozenset[str], b: frozenset[str]) -> bool:

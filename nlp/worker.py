@@ -2,7 +2,9 @@
 
 Each raw post is cleaned, segmented once, tagged (relevance, category, sentiment, emotion, severity),
 given its places and its heat (``nlp.enrich``), and matched against every active 监测方案
-(``nlp.plans.stage``: plan ids on the post; a match keeps it relevant). Output key = the post id, so
+(``nlp.plans.stage``: plan ids on the post; a match keeps it relevant); the posts the incidents stage
+files carry their near-duplicate signature (``nlp.post_signature``), so that single process need not
+compute it. Output key = the post id, so
 every version of one post (updates of its counts) stays in order on one partition and the indexer can
 overwrite by id. A payload that is not a RawPost is dead-lettered by the worker base class with the
 reason.
@@ -23,6 +25,7 @@ from pydantic import ValidationError
 
 from nlp.enrich import Enricher
 from nlp.plans.stage import PlanSource, apply_plans
+from nlp.post_signature import sign
 from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
 from yuqing.schemas import EnrichedPost, RawPost
@@ -69,6 +72,7 @@ class EnrichWorker(Worker):
         enriched = self.enricher.enrich_many(posts) if posts else []
         if self.plans is not None and enriched:
             apply_plans(self.plans.matcher(), enriched)
+        sign(enriched)  # after the plans: a post a plan matches is relevant
         return enriched
 
     def _enrich_one(self, post: RawPost) -> Outcome:

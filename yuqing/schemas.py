@@ -1,7 +1,7 @@
 """Messages that travel on the bus. Every stage speaks these and nothing else.
 
 RawPost      crawlers  -> posts.raw
-EnrichedPost nlp       -> posts.enriched   (RawPost + tokens + tags)
+EnrichedPost nlp       -> posts.enriched   (RawPost + tokens + tags + near-duplicate signature)
 Incident     incidents -> incidents        (a cluster of related posts, re-sent as it grows)
 DeadLetter   any stage -> deadletter       (the failed message, the stage and the reason)
 """
@@ -135,12 +135,23 @@ class Tags(_Model):
     model_version: str | None = None
 
 
+class NearDup(_Model):
+    """A post's near-duplicate signature as nlp computed it (``nlp.dedup.Signature`` in its stored form),
+    so the incidents stage, which runs as one process, does not compute it again."""
+
+    minhash: str = Field(description="base64 of Signature.hashvalues_bytes(): MinHash values and words")
+    numbers: list[str] = Field(default_factory=list, description="Signature.stored_numbers()")
+
+
 class EnrichedPost(RawPost):
     tokens: list[str] = Field(default_factory=list, description="jieba tokens, segmented once by nlp")
     tags: Tags = Field(default_factory=Tags)
     heat: float = 0.0
     truncated: bool = Field(default=False, description="text was over the size cap and was cut")
     plan_ids: list[int] = Field(default_factory=list, description="ids of the 监测方案 the post matches")
+    near_dup: NearDup | None = Field(
+        default=None, description="set by nlp on the posts the incidents stage files (relevant, or 留言)"
+    )
 
 
 class MessageReply(OfficialReply):

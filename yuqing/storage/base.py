@@ -118,6 +118,9 @@ def location_ancestors(code: str) -> list[str]:
     return [canonical[:n] for n in _LEVEL_LENGTHS if n <= len(canonical)]
 
 
+NOT_STORED = {"near_dup"}  # fields the bus carries for the incidents stage, not kept by search
+
+
 def post_location_ancestors(post: EnrichedPost) -> list[str]:
     seen: dict[str, None] = {}
     for loc in post.tags.locations:

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from yuqing.clock import CN_TZ
 from yuqing.schemas import EnrichedPost
 from yuqing.storage.base import (
+    NOT_STORED,
     PostsRejected,
     SearchHit,
     SearchQuery,
@@ -118,7 +119,7 @@ def document(post: EnrichedPost) -> dict[str, Any]:
     title_tokens, body_tokens = split_title_tokens(post.title, post.tokens)
     return {
         "id": post.id,
-        "post": post.model_dump(mode="json"),
+        "post": post.model_dump(mode="json", exclude=NOT_STORED),
         "title_tokens": token_text(title_tokens),
         "tokens_text": token_text(body_tokens),
         "published_at": post.posted_at.isoformat(),

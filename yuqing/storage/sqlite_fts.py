@@ -45,6 +45,7 @@ from yuqing.clock import CN_TZ
 from yuqing.schemas import EnrichedPost
 from yuqing.sqlite_wal import enable_wal
 from yuqing.storage.base import (
+    NOT_STORED,
     PostsRejected,
     SearchHit,
     SearchQuery,
@@ -320,7 +321,7 @@ class SqliteFtsStore:
         conn.execute("INSERT INTO documents_fts (rowid, title, body) VALUES (?, ?, ?)",
                      (rowid, index_text(title_tokens), index_text(body_tokens)))
         conn.execute("INSERT OR REPLACE INTO document_posts (doc, post) VALUES (?, ?)",
-                     (rowid, post.model_dump_json()))
+                     (rowid, post.model_dump_json(exclude=NOT_STORED)))
         conn.executemany("INSERT INTO document_places (code, doc) VALUES (?, ?)",
                          [(code, rowid) for code in post_location_ancestors(post)])
         conn.executemany("INSERT OR IGNORE INTO document_plans (plan, doc) VALUES (?, ?)",
