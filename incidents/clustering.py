@@ -366,7 +366,7 @@ class _Aggregates:
                     break
             self.triggers = list(triggers)[:MAX_TRIGGERS]
         level = self.severe[0][1].severity if self.severe else None
-        return Severity(level=cast(SeverityLevel | None, level), triggers=list(self.triggers))
+        return Severity(level=cast("SeverityLevel | None", level), triggers=list(self.triggers))
 
     def _add_titles(self, m: Member, key: _Key) -> None:
         """The earliest title and member, among originals and among all members."""
@@ -651,16 +651,15 @@ class IncidentTracker:
     def _rekey(self, cluster: _Cluster) -> None:
         """Choose the incident's keywords and the centroid terms posts are matched against, when the
         incident's own posts change (not each time other posts move the IDF)."""
-        row = cluster.row
-        for term in cluster.selection:
-            self._postings[term].discard(row)
-        top = cluster.centroid.top(self._terms, self._docs, CENTROID_TERMS)
-        cluster.keywords = top[:KEYWORDS]
-        cluster.selection = {t: cluster.centroid.weight(t) for t in top}
-        for term in cluster.selection:
-            self._postings[term].add(row)
-        ids = [self._terms.id(t) for t in cluster.selection]
-        self._rows.set_selection(row, ids, list(cluster.selection.values()))
+        row, postings, old = cluster.row, self._postings, cluster.selection
+        top = cluster.centroid.top_entries(self._terms, self._docs, CENTROID_TERMS)
+        cluster.keywords = [term for term, _, _ in top[:KEYWORDS]]
+        cluster.selection = {term: weight for term, _, weight in top}
+        for term in old.keys() - cluster.selection.keys():
+            postings[term].discard(row)
+        for term in cluster.selection.keys() - old.keys():
+            postings[term].add(row)
+        self._rows.set_selection(row, [tid for _, tid, _ in top], [weight for _, _, weight in top])
 
     def _sync_row(self, cluster: _Cluster) -> None:
         """What candidate search checks of an incident, as it is now (after each change)."""
@@ -824,10 +823,12 @@ class IncidentTracker:
         sources = agg.sources
         burst = agg.burst()
         negative = agg.negative / n
-        return Incident(
+        # built from values of the right types (every one made here, from validated posts): not validated
+        # again, as the incident is rebuilt at each post that joins it
+        return Incident.model_construct(
             id=cluster.id,
             title=agg.title(),
-            keywords=cluster.keywords,
+            keywords=list(cluster.keywords),
             first_seen=keys[0][0],
             last_seen=keys[-1][0],
             locations=agg.locations(),

@@ -32,7 +32,7 @@ from itertools import groupby
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -221,8 +221,7 @@ class IncidentsWorker(Worker):
         found: set[str] = set()
         with self.db.engine.connect() as s:
             for i in range(0, len(ids), _CHUNK):
-                chunk = ids[i : i + _CHUNK]
-                found.update(s.scalars(select(IncidentPost.post_id).where(IncidentPost.post_id.in_(chunk))))
+                found.update(s.scalars(_MEMBERS_AMONG, {"ids": ids[i : i + _CHUNK]}))
         return found
 
     def _save(self, changes: Sequence[Change]) -> None:
@@ -282,6 +281,11 @@ def _statements(dialect: str) -> tuple[Any, Any, Any]:
         ),
     )
 
+
+# which of some post ids are members of an incident (built once: the batch's lookup of closed incidents)
+_MEMBERS_AMONG = select(IncidentPost.post_id).where(
+    IncidentPost.post_id.in_(bindparam("ids", expanding=True))
+)
 
 # an incident whose row values name the columns the upsert writes
 _PROBE = Incident(

@@ -127,20 +127,29 @@ class Centroid:
     def top(self, terms: Terms, docs: int, limit: int) -> list[str]:
         """The ``limit`` heaviest terms by TF-IDF (rounded to 9 places, so float noise never reorders
         equals; equals by term), leaving out terms whose weight is gone (≤ 1e-9)."""
+        return [name for name, _, _ in self.top_entries(terms, docs, limit)]
+
+    def top_entries(self, terms: Terms, docs: int, limit: int) -> list[tuple[str, int, float]]:
+        """``top`` with each term's id and summed weight: (term, id, weight), heaviest first."""
         n = self.n
+        pos = np.arange(n)
         ids, w = self.ids[:n], self.w[:n]
-        keep = w > 1e-9
         vals = terms.weights(ids, w, docs)
+        keep = w > 1e-9
         if not keep.all():
-            ids, vals = ids[keep], vals[keep]
+            pos, vals = pos[keep], vals[keep]
         if len(vals) > limit:  # only terms within rounding of the limit-th heaviest can be among them
             floor = np.partition(vals, len(vals) - limit)[len(vals) - limit] - 1e-6
             near = vals >= floor
-            ids, vals = ids[near], vals[near]
+            pos, vals = pos[near], vals[near]
         names = terms.names
-        pairs = zip(vals.tolist(), ids.tolist(), strict=True)
-        ranked = sorted(pairs, key=lambda v: (-round(v[0], 9), names[v[1]]))
-        return [names[tid] for _, tid in ranked[:limit]]
+        chosen = ids[pos].tolist()
+        ranked = sorted(
+            zip(vals.tolist(), chosen, pos.tolist(), strict=True),
+            key=lambda v: (-round(v[0], 9), names[v[1]]),
+        )[:limit]
+        weights = w[[p for _, _, p in ranked]].tolist()
+        return [(names[tid], tid, weight) for (_, tid, _), weight in zip(ranked, weights, strict=True)]
 
     def remap(self, old_to_new: np.ndarray) -> None:
         self.ids[: self.n] = old_to_new[self.ids[: self.n]]

@@ -106,6 +106,19 @@ def test_three_stories_become_three_incidents(posts: list[EnrichedPost]) -> None
     assert [i.heat for i in ranked] == sorted((i.heat for i in ranked), reverse=True)
 
 
+def test_every_incident_sent_is_a_valid_message(posts: list[EnrichedPost]) -> None:
+    # the tracker builds incidents without validating them again: each must be what validation gives
+    tracker = IncidentTracker()
+    sent = [change.incident for post in posts if (change := tracker.add(post))]
+    assert len(sent) > 20
+    for incident in sent:
+        again = Incident.model_validate(incident.model_dump())
+        assert again == incident
+        assert incident.model_dump() == again.model_dump()
+        types = {k: type(v) for k, v in incident.__dict__.items()}
+        assert types == {k: type(v) for k, v in again.__dict__.items()}
+
+
 def test_noise_never_opens_an_incident(posts: list[EnrichedPost]) -> None:
     _, placed = run_tracker(posts)
     assert not [p for p in placed if story_of(p) == "noise"]

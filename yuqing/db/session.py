@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,7 +15,14 @@ from yuqing.settings import SettingsError
 from yuqing.sqlite_wal import enable_wal
 
 
+def _json(value: Any) -> str:
+    """JSON columns, written by orjson: several times faster than ``json.dumps`` (the incidents stage
+    writes each post's record and each incident's lists as JSON), as UTF-8 text without spaces."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_serializer", _json)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1] if "///" in url else ""
         if path and path != ":memory:":
