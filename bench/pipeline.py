@@ -10,8 +10,11 @@ incidents and alerting stages run as separate processes on the embedded defaults
 folder, or on the engines named by ``--kafka``, ``--search-url`` and ``--db-url``.
 
 Printed, from one run:
-- per stage: posts (messages) handled, its rate from its first to its last commit, and its peak RSS
-  (VmHWM); ``incidents ÷ nlp`` is the incidents stage's rate over the nlp stage's;
+- per stage: posts (messages) handled, its rate from its first to its last commit, the CPU seconds its
+  process spent from the first post sent until it was done and the messages per CPU second that makes,
+  and its peak RSS (VmHWM); ``incidents ÷ nlp`` is the incidents stage's rate over the nlp stage's, as
+  measured (the stages share the machine's cores) and per CPU second (each with a core of its own: nlp
+  scales out over partitions, the incidents stage is one process);
 - end to end: posts ÷ the time from the first post sent to the last stage done;
 - crawl-to-alert latency p50/p95 over the alerts raised in the run (alert created − its incident's
   first post fetched).
@@ -61,6 +64,8 @@ class Progress:
     done_at: float | None = None
     handled: int = 0
     peak_rss_kib: int = 0
+    cpu_start: float = 0.0  # the process's CPU seconds when the posts started to be sent
+    cpu: float = 0.0  # CPU seconds it spent from then until it was done
     samples: list[tuple[float, int]] = field(default_factory=list)
 
     @property
@@ -68,6 +73,15 @@ class Progress:
         if self.first_at is None or self.done_at is None or self.done_at <= self.first_at:
             return 0.0
         return self.handled / (self.done_at - self.first_at)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -132,6 +146,7 @@ def watch(
             caught_up = backlog.lag == 0 and (p.handled >= target if name == "nlp" else upstream_done)
             if caught_up and p.handled > 0:
                 p.done_at = now
+                p.cpu = cpu_seconds(procs[name].pid) - p.cpu_start
         for name, proc in procs.items():
             if proc.poll() is not None:
                 raise SystemExit(f"stage {name} exited with {proc.returncode}; see its log")
@@ -198,6 +213,8 @@ def main() -> None:
     since = datetime.now(UTC)
     try:
         time.sleep(3)  # let every stage import and join its group; the rates count from first commit
+        for name, p in progress.items():
+            p.cpu_start = cpu_seconds(procs[name].pid)
         sent_from, sent_to = send(bus, args.posts, args.rate)
         watch(bus, progress, procs, args.posts, args.timeout)
         for name, p in progress.items():
@@ -220,12 +237,16 @@ def main() -> None:
     engines += ", PostgreSQL" if args.db_url else ", SQLite"
     print(f"pipeline: {args.posts} posts, {engines}, each stage its own process; sent in "
           f"{sent_to - sent_from:.1f} s" + (f" at ≤ {args.rate:.0f}/s" if args.rate else ""))
-    print(f"{'stage':<10} {'handled':>8} {'msgs/s':>8} {'peak RSS':>10}")
+    print(f"{'stage':<10} {'handled':>8} {'msgs/s':>8} {'CPU s':>7} {'msgs/CPU s':>11} {'peak RSS':>10}")
     for name, p in progress.items():
-        print(f"{name:<10} {p.handled:>8} {p.rate:>8.0f} {p.peak_rss_kib / 1024:>7.0f} MiB")
-    nlp_rate, incidents_rate = progress["nlp"].rate, progress["incidents"].rate
-    if nlp_rate:
-        print(f"incidents ÷ nlp: {incidents_rate / nlp_rate:.2f}")
+        per_cpu = p.handled / p.cpu if p.cpu else 0.0
+        print(f"{name:<10} {p.handled:>8} {p.rate:>8.0f} {p.cpu:>7.1f} {per_cpu:>11.0f} "
+              f"{p.peak_rss_kib / 1024:>7.0f} MiB")
+    nlp, incidents = progress["nlp"], progress["incidents"]
+    if nlp.rate and incidents.cpu:
+        print(f"incidents ÷ nlp: {incidents.rate / nlp.rate:.2f} in msgs/s; "
+              f"{(incidents.handled / incidents.cpu) / (nlp.handled / nlp.cpu):.2f} in msgs per CPU second "
+              "(what one process of each does with a core of its own)")
     print(f"end to end: {args.posts / end_to_end:.0f} posts/s ({end_to_end:.1f} s from first post sent "
           "to last stage done)")
     print(f"alerts raised: {len(latencies)}; crawl-to-alert latency p50 {percentile(latencies, 50):.1f} s, "
