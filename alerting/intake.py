@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from alerting import escalation, message_reply, reassign
@@ -67,8 +67,11 @@ def fingerprint(incident_id: str) -> str:
 
 def locked_alert(session: Session, incident_id: str) -> Alert | None:
     """The incident's alert, locked for this transaction (one alert per incident, changed by one at once)."""
-    query = select(Alert).where(Alert.fingerprint == fingerprint(incident_id)).with_for_update()
-    return session.scalar(query)
+    return session.scalar(_LOCKED_ALERT, {"fingerprint": fingerprint(incident_id)})
+
+
+# built once: the alerting stage runs it for every incident message
+_LOCKED_ALERT = select(Alert).where(Alert.fingerprint == bindparam("fingerprint")).with_for_update()
 
 
 def _add_deadlines(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -60,9 +61,7 @@ class EventSign:
     def of(
         cls, *, codes: list[str], texts: list[str], first: datetime, last: datetime
     ) -> EventSign:
-        text = " ".join(texts)
-        words = {w: kind for w, kind in EVENT_TYPES.items() if w in text}
-        return cls(tuple(dict.fromkeys(c for c in codes if c)), words, first, last)
+        return cls(tuple(dict.fromkeys(c for c in codes if c)), _event_words(" ".join(texts)), first, last)
 
     def same_event(self, other: EventSign) -> tuple[str, str] | None:
         """(place, kinds) in words when ``other`` is the same event, else None."""
@@ -85,6 +84,13 @@ class EventSign:
         return (a if len(a) >= len(b) else b), "、".join(words)
 
 
+@lru_cache(maxsize=8192)
+def _event_words(text: str) -> dict[str, str]:
+    """The event words in a text, with their kinds (memoised: each open alert's text is read again at
+    every incident change in its window; the dict is shared, never changed)."""
+    return {w: kind for w, kind in EVENT_TYPES.items() if w in text}
+
+
 def _sign_of_incident(incident: Incident) -> EventSign:
     return EventSign.of(
         codes=[loc.code for loc in incident.locations],
@@ -94,15 +100,36 @@ def _sign_of_incident(incident: Incident) -> EventSign:
     )
 
 
-def _sign_of_alert(alert: Alert, row: IncidentRow | None) -> EventSign:
-    texts = [alert.title]
+# what an open alert's event sign is made of: the alert's title, places and first post, its incident's
+# keywords, severity words and last post (columns only: the candidates of a merge are many, the merged few)
+_SIGN_COLUMNS = (
+    Alert.id,
+    Alert.title,
+    Alert.locations,
+    Alert.first_seen,
+    IncidentRow.id,
+    IncidentRow.keywords,
+    IncidentRow.severity_triggers,
+    IncidentRow.last_seen,
+)
+
+
+def _sign_of_alert(
+    title: str,
+    locations: list[dict[str, Any]] | None,
+    first_seen: datetime,
+    row: tuple[list[str] | None, list[str] | None, datetime] | None,
+) -> EventSign:
+    """An open alert's sign; ``row``: its incident's keywords, severity words and last post (None when
+    the alert has no stored incident)."""
+    texts = [title]
     if row is not None:
-        texts += [*(row.keywords or []), *(row.severity_triggers or [])]
+        texts += [*(row[0] or []), *(row[1] or [])]
     return EventSign.of(
-        codes=[str(loc.get("code", "")) for loc in alert.locations or []],
+        codes=[str(loc.get("code", "")) for loc in locations or []],
         texts=texts,
-        first=alert.first_seen,
-        last=row.last_seen if row is not None else alert.first_seen,
+        first=first_seen,
+        last=row[2] if row is not None else first_seen,
     )
 
 
@@ -134,7 +161,7 @@ def merge_same_event(
     if not mine.specific or not mine.codes:
         return []
     rows = session.execute(
-        select(Alert, IncidentRow)
+        select(*_SIGN_COLUMNS)
         .outerjoin(IncidentRow, IncidentRow.id == Alert.incident_id)
         .where(
             Alert.id != alert.id,
@@ -145,9 +172,12 @@ def merge_same_event(
         .order_by(Alert.first_seen, Alert.id)
     ).all()
     same: list[tuple[Alert, str, str]] = []
-    for other, row in rows:
-        found = mine.same_event(_sign_of_alert(other, row))
+    for other_id, title, locations, first_seen, row_id, keywords, triggers, last_seen in rows:
+        stored = (keywords, triggers, last_seen) if row_id is not None else None
+        found = mine.same_event(_sign_of_alert(title, locations, first_seen, stored))
         if found is not None:
+            other = session.get(Alert, other_id)
+            assert other is not None
             same.append((other, *found))
     if not same:
         return []
