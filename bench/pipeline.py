@@ -84,6 +84,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def wait_until_idle(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 120.0) -> None:
+    """Wait until no stage uses CPU any more (each has imported its code, loaded its models and polls an
+    empty topic), so that what a stage spends afterwards is the posts' work."""
+    deadline = time.monotonic() + timeout
+    before = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
+    time.sleep(2)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = {name: cpu_seconds(proc.pid) for name, proc in procs.items()}
+        if all(now[name] - before[name] < 0.1 for name in procs):
+            return
+        before = now
+    raise SystemExit(f"the stages were still busy {timeout:.0f} s after starting; see their logs")
+
+
 def peak_rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -212,7 +227,7 @@ def main() -> None:
     procs = start_stages(env, log_dir)
     since = datetime.now(UTC)
     try:
-        time.sleep(3)  # let every stage import and join its group; the rates count from first commit
+        wait_until_idle(procs)  # every stage imported and polling: the rates and CPU count from here
         for name, p in progress.items():
             p.cpu_start = cpu_seconds(procs[name].pid)
         sent_from, sent_to = send(bus, args.posts, args.rate)
