@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from alerting import escalation, message_reply, reassign
@@ -70,8 +70,18 @@ def locked_alert(session: Session, incident_id: str) -> Alert | None:
     return session.scalar(_LOCKED_ALERT, {"fingerprint": fingerprint(incident_id)})
 
 
-# built once: the alerting stage runs it for every incident message
+# built once: the alerting stage runs them for every incident message
 _LOCKED_ALERT = select(Alert).where(Alert.fingerprint == bindparam("fingerprint")).with_for_update()
+_ALERT_ID = select(Alert.id).where(Alert.fingerprint == bindparam("fingerprint"))
+
+
+def changes_nothing(conn: Connection, config: AlertingConfig, incident: Incident, now: datetime) -> bool:
+    """Whether ``upsert_incident`` (and what follows it) would leave everything as it is: no rule gives
+    the incident a level, no 监测方案 names it and no alert holds it. Most incidents are such; the
+    alerting stage passes them without opening a write transaction."""
+    if incident.plan_ids or evaluate(config, incident, now).level is not None:
+        return False
+    return conn.scalar(_ALERT_ID, {"fingerprint": fingerprint(incident.id)}) is None
 
 
 def _add_deadlines(

@@ -23,7 +23,7 @@ from alerting.calendar import CalendarError, WorkCalendar
 from alerting.clocks import Policies, recompute
 from alerting.directory import Directory, DirectoryError, load_directory
 from alerting.escalation import DeliverFn, fire_step
-from alerting.intake import IntakeContext, IntakeResult, upsert_incident
+from alerting.intake import IntakeContext, IntakeResult, changes_nothing, upsert_incident
 from alerting.merge import merge_same_event
 from alerting.models import Alert, AlertDeadline, EscalationStep
 from alerting.notify.base import Channel
@@ -149,6 +149,9 @@ class AlertingWorker(Worker):
         now = self.clock.now()
         self._refresh(now)
         try:
+            with self.db.engine.connect() as conn:
+                if changes_nothing(conn, self.config, incident, now):
+                    return IntakeResult("no_alert")
             with self.db.transaction() as session:
                 self._plan_owners = plan_owners(session, incident.plan_ids)  # 监测方案 owners hear of it too
                 ctx = self.context()

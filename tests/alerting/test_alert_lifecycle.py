@@ -58,6 +58,19 @@ def test_ordinary_incident_gets_the_48h_response_deadline_and_no_severity_gets_n
     assert worker.ingest(incident("inc-3", level=None)).outcome == "no_alert"
 
 
+def test_an_alert_follows_its_incident_after_no_rule_matches_it_any_more(make_worker, db):
+    # most incidents raise nothing and are passed without a write; one that holds an alert never is
+    worker = make_worker()
+    res = worker.ingest(incident("inc-4", level="一般"))
+    calmer = worker.ingest(incident("inc-4", level=None, version=2, title="某县医院输液事故：家属已获赔偿"))
+    assert calmer.outcome == "updated" and calmer.alert_id == res.alert_id
+    alert = _alert(db, res.alert_id)
+    assert alert.incident_version == 2 and alert.title == "某县医院输液事故：家属已获赔偿"
+    assert worker.ingest(incident("inc-5", level=None)).outcome == "no_alert"
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 1
+
+
 def test_assignment_by_place_and_category(make_worker, db):
     worker = make_worker()
     env = worker.ingest(incident("env", level="较大", category="环境保护", code="340803"))
