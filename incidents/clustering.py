@@ -93,6 +93,9 @@ MAX_TERMS = 100
 # boost it could get) is within _MARGIN of the threshold is then scored again exactly as one at a time
 # (the same float operations in the same order), so the choice is the same as scoring each in Python.
 _MARGIN = 1e-9
+# how much further below the threshold the terms left out of candidate search must keep an incident
+# (``IncidentTracker._searched``) than the bound says: float rounding of the cosines
+_LIGHT_MARGIN = 1e-6
 _COMPACT_AFTER = 200_000  # forgotten term ids kept before the term table is compacted
 
 _MESSAGE_CUES = (
@@ -439,6 +442,10 @@ class _Aggregates:
         return list(self.places)
 
 
+def _by_weight(item: tuple[str, float]) -> tuple[float, str]:
+    return item[1], item[0]
+
+
 def _first(item: tuple[_Key, Member]) -> _Key:
     return item[0]
 
@@ -701,7 +708,7 @@ class IncidentTracker:
         if not post_norm:
             return None
         postings = self._postings
-        found: set[int] = set().union(*(postings[t] for t in post_vec if t in postings))
+        found: set[int] = set().union(*(postings[t] for t in self._searched(member, post_vec, post_norm)))
         # the same emergency told in other words shares no term: its kind makes it a candidate too
         found.update(*(self._by_event.get(kind, ()) for kind in member.events))
         if not found:
@@ -733,6 +740,28 @@ class IncidentTracker:
             if best is None or score > best[0] or (score == best[0] and cluster.id < best[1]):
                 best = (score, cluster.id)
         return self.clusters[best[1]] if best else None
+
+    def _searched(self, member: Member, post_vec: dict[str, float], post_norm: float) -> list[str]:
+        """The post's terms whose incidents are candidates: all but its lightest ones, as many as together
+        cannot lift an incident to the threshold. An incident that shares only terms of a set L with the
+        post has a cosine of at most |post restricted to L| / |post| (Cauchy–Schwarz), so while that stays
+        under the threshold less the most any boost could add, such incidents cannot win and are not
+        looked at (the common words, which many incidents hold, are usually the light ones)."""
+        boost = CATEGORY_BOOST if member.category else 0.0
+        if member.codes:
+            boost += LOCATION_BOOST + (EVENT_BOOST if member.events else 0.0)
+        room = self.threshold - boost - _LIGHT_MARGIN
+        postings = self._postings
+        if room <= 0:
+            return [t for t in post_vec if t in postings]
+        budget, light = (room * post_norm) ** 2, 0.0
+        searched = []
+        for term, weight in sorted(post_vec.items(), key=_by_weight):
+            if light + weight * weight < budget:
+                light += weight * weight
+            elif term in postings:
+                searched.append(term)
+        return searched
 
     def _score(
         self, member: Member, post_vec: dict[str, float], post_norm: float, cluster: _Cluster, at: datetime
