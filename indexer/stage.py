@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Sequence
 
@@ -67,9 +68,16 @@ class IndexerWorker(Worker):
         return outcomes
 
 
+# what a JSON number that is NaN or infinite after parsing is written as: the tokens, or an exponent of three
+# digits or more (1e999); a message without any of these holds none (most: they are not checked further)
+_NOT_FINITE = re.compile(rb"NaN|Infinity|\d[eE][+-]?\d{3}")
+
+
 def _parse(message: Message) -> EnrichedPost:
     """The message's post; PermanentError for one the store could not take as JSON."""
     post = EnrichedPost.model_validate_json(message.value)
+    if _NOT_FINITE.search(message.value) is None:
+        return post
     try:  # NaN or Infinity would make the store's request invalid JSON and fail the whole batch
         json.dumps(post.model_dump(mode="json"), allow_nan=False)
     except ValueError:

@@ -86,14 +86,19 @@ def test_posts_are_indexed_and_bad_messages_dead_lettered(bus: Bus, store: Sqlit
 def test_posts_with_nan_or_infinity_are_dead_lettered(bus: Bus, store: SqliteFtsStore) -> None:
     good = post(1).model_dump_json()
     send(bus, good.replace('"id":"p1"', '"id":"nan"').replace('"heat":0.0', '"heat":NaN'), post(2),
-         good.replace('"id":"p1"', '"id":"inf"').replace('"score":0.0', '"score":Infinity'))
+         good.replace('"id":"p1"', '"id":"inf"').replace('"score":0.0', '"score":Infinity'),
+         good.replace('"id":"p1"', '"id":"huge"').replace('"heat":0.0', '"heat":1e999'),  # parsed as inf
+         good.replace('"id":"p1"', '"id":"p3"').replace('"heat":0.0', '"heat":1.5e-7'))  # a finite one
     worker = IndexerWorker(bus, store)
     worker.run(max_idle_polls=2)
-    assert (worker.indexed, worker.dead_lettered) == (1, 2)
-    letters = [DeadLetter.model_validate_json(m.value) for m in read_all(bus, Topics.DEAD_LETTER, 2)]
+    assert (worker.indexed, worker.dead_lettered) == (2, 3)
+    letters = [DeadLetter.model_validate_json(m.value) for m in read_all(bus, Topics.DEAD_LETTER, 3)]
     assert sorted(d.reason for d in letters) == [
-        "post inf holds a number that is NaN or Infinity", "post nan holds a number that is NaN or Infinity"]
-    assert store.search(SearchQuery()).total == 1
+        "post huge holds a number that is NaN or Infinity",
+        "post inf holds a number that is NaN or Infinity",
+        "post nan holds a number that is NaN or Infinity",
+    ]
+    assert store.search(SearchQuery()).total == 2
 
 
 class RefusingStore(SqliteFtsStore):
