@@ -5,7 +5,8 @@ array, so a TF-IDF weight is ``w * ((log(1 + docs) - logdf[id]) + 1.0)`` for a w
 once: the same float operations in the same order as the one-term-at-a-time formula, so the same values.
 
 ``Centroid`` is an incident's summed term weights as arrays (term ids, weights) with the top terms
-(``top``) chosen in numpy: only terms within rounding of the ``limit``-th heaviest are sorted in Python.
+(``top_entries``) chosen in numpy: only terms within rounding of the ``limit``-th heaviest are sorted in
+Python.
 
 ``Rows`` holds one row per open incident: its selection (the centroid's top terms, as ids and
 weights) and what a candidate must have to be scored at all (open to new posts, active around the post's
@@ -120,17 +121,10 @@ class Centroid:
             else:
                 w[pos] = sign * weight + w[pos]
 
-    def weight(self, term: str) -> float:
-        pos = self._at.get(term)
-        return 0.0 if pos is None else float(self.w[pos])
-
-    def top(self, terms: Terms, docs: int, limit: int) -> list[str]:
-        """The ``limit`` heaviest terms by TF-IDF (rounded to 9 places, so float noise never reorders
-        equals; equals by term), leaving out terms whose weight is gone (≤ 1e-9)."""
-        return [name for name, _, _ in self.top_entries(terms, docs, limit)]
-
     def top_entries(self, terms: Terms, docs: int, limit: int) -> list[tuple[str, int, float]]:
-        """``top`` with each term's id and summed weight: (term, id, weight), heaviest first."""
+        """The ``limit`` heaviest terms by TF-IDF (rounded to 9 places, so float noise never reorders
+        equals; equals by term), leaving out terms whose weight is gone (≤ 1e-9): (term, id, summed
+        weight), heaviest first."""
         n = self.n
         pos = np.arange(n)
         ids, w = self.ids[:n], self.w[:n]

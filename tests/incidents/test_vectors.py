@@ -54,16 +54,22 @@ def test_top_terms_are_the_term_by_term_ones(seed: int) -> None:
         centroid.add(post, terms, sign)
         summed.update({t: sign * w for t, w in post.items()})
     docs = rng.randint(60, 5000)
-    assert centroid.top(terms, docs, 40) == reference_top(dict(summed), ldf, docs, 40)
-    for t, w in summed.items():
-        assert centroid.weight(t) == w
+    top = centroid.top_entries(terms, docs, 40)
+    assert [t for t, _, _ in top] == reference_top(dict(summed), ldf, docs, 40)
+    for t, tid, w in top:  # each chosen term's id and summed weight
+        assert terms.names[tid] == t and w == summed[t]
+    n = len(centroid)
+    names = [terms.names[i] for i in centroid.ids[:n].tolist()]
+    held = dict(zip(names, centroid.w[:n].tolist(), strict=True))
+    for t, w in summed.items():  # every term's weight summed as Counter.update sums them
+        assert held[t] == w
 
 
 def test_ties_are_broken_by_term() -> None:
     terms = Terms()
     centroid = Centroid()
     centroid.add({"乙": 1.0, "甲": 1.0, "丙": 1.0, "丁": 2.0}, terms)
-    assert centroid.top(terms, 10, 3) == reference_top(
+    assert [t for t, _, _ in centroid.top_entries(terms, 10, 3)] == reference_top(
         {"乙": 1.0, "甲": 1.0, "丙": 1.0, "丁": 2.0}, {}, 10, 3
     )
 
