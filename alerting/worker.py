@@ -145,7 +145,7 @@ class AlertingWorker(Worker):
         return []
 
     def ingest(self, incident: Incident) -> IntakeResult:
-        """One incident, one transaction."""
+        """One incident, one transaction (none for an incident that changes nothing: ``changes_nothing``)."""
         now = self.clock.now()
         self._refresh(now)
         try:
