@@ -26,25 +26,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from incidents.batch_write import write
 from incidents.clustering import Change, IncidentTracker, Member, StoredIncident, reply_of
-from incidents.mapping import incident_from_row, row_values
+from incidents.mapping import incident_from_row
 from incidents.models import IncidentPost, IncidentRow
 from incidents.state import IncidentMemberState
 from nlp.dedup import Signature
 from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
 from yuqing.db.session import Database
-from yuqing.schemas import EnrichedPost, Incident
+from yuqing.schemas import EnrichedPost
 from yuqing.settings import Settings
 from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
@@ -226,75 +225,18 @@ class IncidentsWorker(Worker):
 
     def _save(self, changes: Sequence[Change]) -> None:
         """Write the last state of each incident and each post's membership and record, in one transaction
-        of three statements (upserts, each over all the rows)."""
-        incidents = {c.incident.id: c.incident for c in changes}
-        records = {c.member.post_id: c for c in changes}
-        now = self.clock.now()
+        of three statements (``incidents.batch_write``)."""
         try:
-            with self.db.engine.begin() as s:  # Core: no ORM session needed for three statements
-                upsert_incidents, insert_links, upsert_states = _statements(s.dialect.name)
-                s.execute(upsert_incidents, [row_values(inc, now) for inc in incidents.values()])
-                links = [
-                    {
-                        "incident_id": c.incident.id,
-                        "post_id": post_id,
-                        "added_at": now,
-                        "duplicate_of": c.member.duplicate_of,
-                    }
-                    for post_id, c in records.items()
-                ]
-                s.execute(insert_links, links)
-                states = [
-                    {
-                        "post_id": post_id,
-                        "incident_id": c.incident.id,
-                        "at": c.member.at,
-                        "minhash": c.signature.hashvalues_bytes(),
-                        "numbers": c.signature.stored_numbers(),
-                        "places": sorted(c.signature.places),
-                        "member": c.member.to_state(),
-                    }
-                    for post_id, c in records.items()
-                ]
-                s.execute(upsert_states, states)
+            with self.db.engine.begin() as conn:  # Core: no ORM session needed for three statements
+                write(conn, changes, self.clock.now())
         except OperationalError as exc:
             raise RetryableError(f"database: {exc}") from exc
-
-
-@cache
-def _statements(dialect: str) -> tuple[Any, Any, Any]:
-    """The batch write's three statements for a database (SQLite or PostgreSQL), built once: upsert of the
-    incidents (every column but ``merged_into``, which alerting owns), insert of new memberships, upsert
-    of the posts' clustering records."""
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    incidents = insert(IncidentRow.__table__)
-    written = row_values(_PROBE, datetime.now(UTC)).keys() - {"id"}
-    states = insert(IncidentMemberState.__table__)
-    state_columns = {c.name for c in IncidentMemberState.__table__.columns} - {"post_id"}
-    return (
-        incidents.on_conflict_do_update(
-            index_elements=["id"], set_={k: incidents.excluded[k] for k in written}
-        ),
-        insert(IncidentPost.__table__).on_conflict_do_nothing(),
-        states.on_conflict_do_update(
-            index_elements=["post_id"], set_={k: states.excluded[k] for k in state_columns}
-        ),
-    )
 
 
 # which of some post ids are members of an incident (built once: the batch's lookup of closed incidents)
 _MEMBERS_AMONG = select(IncidentPost.post_id).where(
     IncidentPost.post_id.in_(bindparam("ids", expanding=True))
 )
-
-# an incident whose row values name the columns the upsert writes
-_PROBE = Incident(
-    id="probe",
-    title="",
-    first_seen=datetime(2026, 1, 1, tzinfo=UTC),
-    last_seen=datetime(2026, 1, 1, tzinfo=UTC),
-)
-
 
 class _Relevance(BaseModel):
     relevant: bool = True
