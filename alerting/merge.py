@@ -3,7 +3,7 @@
 Two open alerts are the same event when their places are related (the same place, or one inside the
 other: at least one city when both name the same event word, one county when their words only share a
 kind), they name a common specific kind of emergency (爆炸, 火灾, 泄漏 …: the words of
-``incidents.clustering.EVENT_TYPES`` in the title, keywords and severity words; the generic
+``nlp.post_terms.EVENT_TYPES`` in the title, keywords and severity words; the generic
 事故/救援/疏散 and a gathering's 聚集 are not enough) and their spans of posts lie within
 ``incidents.clustering.EVENT_GAP`` of each other. The clustering usually puts such posts in one
 incident; when it does not (an aftermath post arriving before
@@ -28,9 +28,10 @@ from alerting.intake import Cause, IntakeContext, raise_level
 from alerting.models import Alert
 from alerting.rules import evaluate
 from alerting.state import OPEN, Status
-from incidents.clustering import EVENT_GAP, EVENT_TYPES, WINDOW, places_related
+from incidents.clustering import EVENT_GAP, WINDOW, places_related
 from incidents.mapping import incident_from_row
 from incidents.models import IncidentRow
+from nlp.post_terms import EVENT_TYPES
 from yuqing.schemas import Incident, severity_rank
 
 SYSTEM = "system:alerting"

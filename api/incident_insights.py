@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from api.schemas import PostOut
-from incidents.clustering import STOPWORDS
 from nlp.location import place_name
+from nlp.post_terms import STOPWORDS
 
 MAX_KEYWORDS = 30
 MAX_PLACES = 12

@@ -7,8 +7,9 @@ A relevant post joins, in this order:
    post's tokens (IDF from the posts seen in the window), plus ``LOCATION_BOOST`` when their places
    are related and ``CATEGORY_BOOST`` when their categories agree, at least ``MATCH_THRESHOLD``;
    incidents whose places contradict the post's (南京 vs 福州) are never candidates; ``EVENT_BOOST``
-   more when both are about the same kind of emergency (``EVENT_TYPES``) in related places within
-   ``EVENT_GAP``, so an eyewitness post, a hospital notice and an official bulletin of one explosion join;
+   more when both are about the same kind of emergency (``nlp.post_terms.EVENT_TYPES``) in related places
+   within ``EVENT_GAP``, so an eyewitness post, a hospital notice and an official bulletin of one explosion
+   join;
 4. otherwise a new incident, whose id is derived from this first post's id (``inc-<post id>``).
 Irrelevant posts, and posts without a content word, never open incidents. An incident is active while
 its newest post is less than ``WINDOW`` (72 h) from the post's time; time is the post's own (published,
@@ -31,10 +32,9 @@ import hashlib
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -44,6 +44,8 @@ from nlp.dedup import NearDuplicateIndex, Signature
 from nlp.heat import incident_heat
 from nlp.location import is_ancestor
 from nlp.post_signature import of_post as signature_of
+from nlp.post_terms import event_kinds
+from nlp.post_terms import of_post as terms_of
 from nlp.tokenize import clean_text
 from yuqing.schemas import (
     Counts,
@@ -62,33 +64,12 @@ LOCATION_BOOST = 0.1
 CATEGORY_BOOST = 0.05
 EVENT_BOOST = 0.3
 EVENT_GAP = timedelta(hours=24)
-# Kinds of emergency, by the words posts use for them. Posts about the same kind of emergency in related
-# places within EVENT_GAP are the same event to a duty officer, however differently they are worded
-# (an eyewitness's 巨响, the hospital's 伤员, the bulletin's 爆炸事故). ``accident`` words are generic:
-# they join an incident of any kind, but two specific kinds never join on them (a 车祸 is not the 爆炸);
-# the aftermath's words (evacuation, shelters, the downwind side) are generic ones too. A word that jieba
-# splits (下风口 → 下 风口) is matched as that run of tokens, without segmenting anything here.
-_EVENT_WORDS = {
-    "explosion": "爆炸 爆燃 巨响 炸响",
-    "fire": "火灾 起火 失火 大火 着火 明火 浓烟",
-    "collapse": "坍塌 垮塌 塌方 倒塌",
-    "leak": "泄漏 中毒 毒气 刺鼻",
-    "flood": "洪水 内涝 决堤 溺水 溺亡 漫堤",
-    "crowd": "踩踏 聚集 群体性",
-    "epidemic": "疫情 感染 确诊 传染",
-    "quake": "地震 余震",
-    "landslide": "滑坡 泥石流",
-    "traffic": "车祸 追尾 相撞 侧翻",
-    "accident": "事故 遇难 伤亡 伤员 死亡 受伤 失联 救援 搜救 疏散 撤离 安置点 下风口 下风向",
-}
-EVENT_TYPES: dict[str, str] = {w: kind for kind, words in _EVENT_WORDS.items() for w in words.split()}
 CENTROID_TERMS = 40
 KEYWORDS = 8
 MAX_POST_IDS = 50
 MAX_SOURCE_IDS = 100
 MAX_TRIGGERS = 10
 MAX_LOCATIONS = 3
-MAX_TERMS = 100
 # Candidate scores are computed for all candidates at once in numpy; a candidate whose score (with every
 # boost it could get) is within _MARGIN of the threshold is then scored again exactly as one at a time
 # (the same float operations in the same order), so the choice is the same as scoring each in Python.
@@ -111,14 +92,6 @@ _MESSAGE_CUES = (
     "mailbox",
     "xinfang",
 )
-_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{2,20}$")  # Chinese, or a plain Latin word (PX, COVID)
-STOPWORDS_FILE = Path(__file__).resolve().parent / "incident_stopwords.txt"
-STOPWORDS = frozenset(
-    word
-    for line in STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    if not line.startswith("#")
-    for word in line.split()
-)
 
 
 def incident_id_for(post_id: str) -> str:
@@ -126,14 +99,6 @@ def incident_id_for(post_id: str) -> str:
     if len(post_id) > 36:
         post_id = hashlib.sha1(post_id.encode()).hexdigest()[:32]
     return f"inc-{post_id}"
-
-
-def terms(tokens: Iterable[str]) -> dict[str, float]:
-    """Sub-linear term frequencies of the (at most ``MAX_TERMS`` most frequent) content words."""
-    counts = Counter(t for t in tokens if len(t) >= 2 and t not in STOPWORDS and _WORD.match(t))
-    return {
-        t: 1.0 + math.log(n) for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
-    }
 
 
 def is_message(post: EnrichedPost) -> bool:
@@ -153,30 +118,6 @@ def reply_of(post: EnrichedPost) -> dict[str, Any] | None:
 
 
 UNDATED_NOTE = "留言未标明时间（或时间无法识别），答复时限从抓取时间起算"
-
-
-def event_kinds(terms: Iterable[str]) -> set[str]:
-    return {EVENT_TYPES[t] for t in terms if t in EVENT_TYPES}
-
-
-_EVENT_PREFIXES = frozenset(w[:k] for w in EVENT_TYPES for k in range(1, len(w) + 1))
-
-
-def event_kinds_of_tokens(tokens: Sequence[str]) -> set[str]:
-    """The kinds of emergency a post's tokens name: an event word is a token or a run of tokens that
-    segmentation split it into (下风口 → 下 风口)."""
-    kinds: set[str] = set()
-    for i, token in enumerate(tokens):
-        run = token
-        j = i + 1
-        while run in _EVENT_PREFIXES:
-            if run in EVENT_TYPES:
-                kinds.add(EVENT_TYPES[run])
-            if j == len(tokens):
-                break
-            run += tokens[j]
-            j += 1
-    return kinds
 
 
 def same_event_kind(a: set[str], b: set[str]) -> bool:
@@ -222,6 +163,7 @@ class Member:
     @classmethod
     def from_post(cls, post: EnrichedPost, duplicate_of: str | None = None) -> Member:
         tags = post.tags
+        weights, events = terms_of(post)  # as nlp carried them (computed here for a post without them)
         return cls(
             post_id=post.id,
             source_id=post.source_id,
@@ -239,9 +181,9 @@ class Member:
             triggers=list(tags.severity.triggers),
             locations=list(tags.locations),
             message=post.item_kind == "message" or is_message(post),
-            terms=terms(post.tokens),
+            terms=weights,
             duplicate_of=duplicate_of,
-            events=sorted(event_kinds_of_tokens(post.tokens)),
+            events=events,
             own_case=post.item_kind == "message",
             undated=post.published_at is None or post.published_at > post.fetched_at,
             reply=reply_of(post),

@@ -3,8 +3,8 @@
 Each raw post is cleaned, segmented once, tagged (relevance, category, sentiment, emotion, severity),
 given its places and its heat (``nlp.enrich``), and matched against every active 监测方案
 (``nlp.plans.stage``: plan ids on the post; a match keeps it relevant); the posts the incidents stage
-files carry their near-duplicate signature (``nlp.post_signature``), so that single process need not
-compute it. Output key = the post id, so
+files carry their near-duplicate signature (``nlp.post_signature``) and their term weights and kinds of
+emergency (``nlp.post_terms``), so that single process need not compute them. Output key = the post id, so
 every version of one post (updates of its counts) stays in order on one partition and the indexer can
 overwrite by id. A payload that is not a RawPost is dead-lettered by the worker base class with the
 reason.
@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from nlp.enrich import Enricher
 from nlp.plans.stage import PlanSource, apply_plans
 from nlp.post_signature import sign
+from nlp.post_terms import attach as attach_terms
 from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
 from yuqing.schemas import EnrichedPost, RawPost
@@ -73,6 +74,7 @@ class EnrichWorker(Worker):
         if self.plans is not None and enriched:
             apply_plans(self.plans.matcher(), enriched)
         sign(enriched)  # after the plans: a post a plan matches is relevant
+        attach_terms(enriched)
         return enriched
 
     def _enrich_one(self, post: RawPost) -> Outcome:

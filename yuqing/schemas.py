@@ -1,7 +1,7 @@
 """Messages that travel on the bus. Every stage speaks these and nothing else.
 
 RawPost      crawlers  -> posts.raw
-EnrichedPost nlp       -> posts.enriched   (RawPost + tokens + tags + near-duplicate signature)
+EnrichedPost nlp       -> posts.enriched   (RawPost + tokens + tags + near-duplicate signature + terms)
 Incident     incidents -> incidents        (a cluster of related posts, re-sent as it grows)
 DeadLetter   any stage -> deadletter       (the failed message, the stage and the reason)
 """
@@ -143,6 +143,15 @@ class NearDup(_Model):
     numbers: list[str] = Field(default_factory=list, description="Signature.stored_numbers()")
 
 
+class ClusterTerms(_Model):
+    """What the incidents stage matches a post on, as nlp computed it (``nlp.post_terms``), so the incidents
+    stage, which runs as one process, does not compute it again."""
+
+    weights: dict[str, float] = Field(default_factory=dict, description="content word -> 1 + log(count)")
+    events: list[str] = Field(default_factory=list, description="kinds of emergency named, sorted")
+    scheme: str = Field(default="", description="nlp.post_terms.SCHEME: the word lists they were made with")
+
+
 class EnrichedPost(RawPost):
     tokens: list[str] = Field(default_factory=list, description="jieba tokens, segmented once by nlp")
     tags: Tags = Field(default_factory=Tags)
@@ -150,6 +159,9 @@ class EnrichedPost(RawPost):
     truncated: bool = Field(default=False, description="text was over the size cap and was cut")
     plan_ids: list[int] = Field(default_factory=list, description="ids of the 监测方案 the post matches")
     near_dup: NearDup | None = Field(
+        default=None, description="set by nlp on the posts the incidents stage files (relevant, or 留言)"
+    )
+    cluster_terms: ClusterTerms | None = Field(
         default=None, description="set by nlp on the posts the incidents stage files (relevant, or 留言)"
     )
 

@@ -144,8 +144,9 @@ def test_pipeline_on_the_sqlite_bus(bus: Bus, db_engine: Engine, enricher: Enric
     assert len(enricher.tagger.calls) <= 4  # type: ignore[attr-defined]  # whole polled batches at once
     enriched = [EnrichedPost.model_validate(v) for v in read_all(bus, Topics.ENRICHED_POSTS)]
     assert sorted(p.id for p in enriched) == sorted(s["id"] for s in STORIES)
-    # the posts the incidents stage files carry their near-duplicate signature, computed here
+    # the posts the incidents stage files carry their near-duplicate signature and terms, computed here
     assert {p.id for p in enriched if p.near_dup} == {p.id for p in enriched if p.tags.relevant} != set()
+    assert {p.id for p in enriched if p.cluster_terms} == {p.id for p in enriched if p.near_dup}
 
     incidents = IncidentsWorker(bus, Database(db_engine))
     incidents.run(max_idle_polls=2)

@@ -118,7 +118,8 @@ def location_ancestors(code: str) -> list[str]:
     return [canonical[:n] for n in _LEVEL_LENGTHS if n <= len(canonical)]
 
 
-NOT_STORED = {"near_dup"}  # fields the bus carries for the incidents stage, not kept by search
+# fields the bus carries for the incidents stage, not kept by search
+NOT_STORED = {"near_dup", "cluster_terms"}
 
 
 def post_location_ancestors(post: EnrichedPost) -> list[str]:
