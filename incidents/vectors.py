@@ -86,7 +86,7 @@ class Terms:
 
     def weights(self, ids: np.ndarray, w: np.ndarray, docs: int) -> np.ndarray:
         """TF-IDF of terms ``ids`` with term weights ``w`` when ``docs`` posts are counted."""
-        return w * ((math.log(1 + docs) - self.logdf[ids]) + 1.0)
+        return w * ((math.log(1 + docs) - self.logdf.take(ids)) + 1.0)
 
 
 class Centroid:
@@ -231,10 +231,10 @@ class Rows:
         known, scratch = terms.ids, terms.scratch
         ids = [known[t] for t in post if t in known]
         scratch[ids] = [w for t, w in post.items() if t in known]
-        sel = self.sel_ids[rows]
-        vals = terms.weights(sel, self.sel_w[rows], docs)
+        sel = self.sel_ids.take(rows, axis=0)  # take: the same gather as indexing, faster
+        vals = terms.weights(sel, self.sel_w.take(rows, axis=0), docs)
         norms = np.sqrt(np.einsum("ij,ij->i", vals, vals))
-        dots = np.einsum("ij,ij->i", vals, scratch[sel])
+        dots = np.einsum("ij,ij->i", vals, scratch.take(sel))
         scratch[ids] = 0.0
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(norms > 0, dots / (post_norm * norms), 0.0)
@@ -256,15 +256,18 @@ class Rows:
         post may join now (closed to posts, or not active within ``window`` of ``at``)."""
         when, span = micros(at), window // _MICROSECOND
         usable = (
-            self.open_to_posts[rows] & (self.last[rows] >= when - span) & (self.first[rows] <= when + span)
+            self.open_to_posts.take(rows)
+            & (self.last.take(rows) >= when - span)
+            & (self.first.take(rows) <= when + span)
         )
         bound = cosines.copy()
         if placed:
-            located = self.placed[rows]
-            boost = np.where(self.eventful[rows], location_boost + event_boost, location_boost + 0.0)
+            located = self.placed.take(rows)
+            boost = np.where(self.eventful.take(rows), location_boost + event_boost, location_boost + 0.0)
             bound = bound + np.where(located, boost, 0.0)
         if category and category in self._categories:
-            bound = bound + np.where(self.category[rows] == self._categories[category], category_boost, 0.0)
+            same = self.category.take(rows) == self._categories[category]
+            bound = bound + np.where(same, category_boost, 0.0)
         return np.where(usable, bound, -np.inf)
 
 
