@@ -227,17 +227,25 @@ class Rows:
         self, rows: np.ndarray, post: Mapping[str, float], post_norm: float, terms: Terms, docs: int
     ) -> np.ndarray:
         """Cosine of the post's TF-IDF vector ``post`` with each row's selection under the current IDF
-        (to float rounding: the tracker scores again exactly what comes near a decision)."""
+        (to float rounding: the IDF factor is computed as ``(log(1 + docs) + 1.0) - logdf``, in place;
+        the tracker scores again exactly, as ``Terms.weights`` does, what comes near a decision)."""
         known, scratch = terms.ids, terms.scratch
-        ids = [known[t] for t in post if t in known]
-        scratch[ids] = [w for t, w in post.items() if t in known]
+        ids, weights = [], []
+        for term, weight in post.items():
+            tid = known.get(term)
+            if tid is not None:  # a term no counted post has is in no selection
+                ids.append(tid)
+                weights.append(weight)
+        scratch[ids] = weights
         sel = self.sel_ids.take(rows, axis=0)  # take: the same gather as indexing, faster
-        vals = terms.weights(sel, self.sel_w.take(rows, axis=0), docs)
+        vals = terms.logdf.take(sel)
+        np.subtract(math.log(1 + docs) + 1.0, vals, out=vals)
+        vals *= self.sel_w.take(rows, axis=0)
         norms = np.sqrt(np.einsum("ij,ij->i", vals, vals))
         dots = np.einsum("ij,ij->i", vals, scratch.take(sel))
         scratch[ids] = 0.0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(norms > 0, dots / (post_norm * norms), 0.0)
+        # a row without weights has norm 0 and dot 0: cosine 0 (any weight kept is over 1e-9, as is its norm)
+        return dots / (post_norm * np.maximum(norms, 1e-300, out=norms))
 
     def bounds(
         self,
