@@ -629,15 +629,17 @@ class IncidentTracker:
         else:
             df.subtract(member.terms.keys())
         self._docs += sign
-        ldf = self._ldf
+        ldf, log = self._ldf, math.log
+        values = []
         for term in member.terms:
             n = df[term]
-            value = math.log(1 + max(n, 0))
+            value = log(1 + max(n, 0))
             if n > 0:
                 ldf[term] = value
             else:
                 ldf.pop(term, None)
-            terms.set_logdf(term, value)
+            values.append(value)
+        terms.set_logdfs(member.terms, values)
 
     def _vector(self, weights: Mapping[str, float]) -> dict[str, float]:
         n = math.log(1 + self._docs)

@@ -80,9 +80,10 @@ class Terms:
     def __len__(self) -> int:
         return len(self.names)
 
-    def set_logdf(self, term: str, value: float) -> None:
-        tid = self.id(term)  # first: it may grow the array
-        self.logdf[tid] = value
+    def set_logdfs(self, terms: Iterable[str], values: list[float]) -> None:
+        """Set the ``log(1 + document frequency)`` of distinct terms (``values`` in their order)."""
+        tids = [self.id(term) for term in terms]  # first: they may grow the array
+        self.logdf[tids] = values
 
     def weights(self, ids: np.ndarray, w: np.ndarray, docs: int) -> np.ndarray:
         """TF-IDF of terms ``ids`` with term weights ``w`` when ``docs`` posts are counted."""
@@ -111,15 +112,23 @@ class Centroid:
         if grow > len(ids):
             self.ids = ids = _grown(ids, grow)
             self.w = w = _grown(w, grow)
+        start = n = self.n
+        new_ids, new_w, held, added = [], [], [], []
         for term, weight in weights.items():
             pos = at.get(term)
             if pos is None:
-                pos = at[term] = self.n
-                ids[pos] = terms.id(term)
-                self.n += 1
-                w[pos] = sign * weight
+                at[term] = n
+                n += 1
+                new_ids.append(terms.id(term))
+                new_w.append(sign * weight)
             else:
-                w[pos] = sign * weight + w[pos]
+                held.append(pos)
+                added.append(sign * weight)
+        if held:  # stored all at once (numpy's float sums are Python's)
+            w[held] = np.add(added, w[held])
+        ids[start:n] = new_ids
+        w[start:n] = new_w
+        self.n = n
 
     def top_entries(self, terms: Terms, docs: int, limit: int) -> list[tuple[str, int, float]]:
         """The ``limit`` heaviest terms by TF-IDF (rounded to 9 places, so float noise never reorders

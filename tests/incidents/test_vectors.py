@@ -44,7 +44,7 @@ def test_top_terms_are_the_term_by_term_ones(seed: int) -> None:
     for w in words:
         if rng.random() < 0.8:
             ldf[w] = math.log(1 + rng.randint(1, 50))
-            terms.set_logdf(w, ldf[w])
+    terms.set_logdfs(ldf, list(ldf.values()))
     centroid, summed = Centroid(), Counter[str]()
     for _ in range(rng.randint(1, 30)):  # posts join, some leave again (weights back to about 0)
         post = {w: 1.0 + math.log(rng.randint(1, 3)) for w in rng.sample(words, rng.randint(1, 40))}
