@@ -246,6 +246,7 @@ class Signature:
     words: str | None = None
     _keys: list[bytes] | None = field(default=None, repr=False)
     _grams: frozenset[str] | None = field(default=None, repr=False)
+    _read_from: bytes | None = field(default=None, repr=False)  # the stored bytes it was read from
 
     @property
     def minhash(self) -> LeanMinHash:
@@ -337,6 +338,8 @@ class Signature:
         read from."""
         if self.stored is not None:
             return self.stored[0]
+        if self._read_from is not None:  # what these bytes would be again (``from_parts`` reads them whole)
+            return self._read_from
         texts = [self] if self.quoted is None else [self, self.quoted]
         values = b"".join(t.values.astype("<u4").tobytes() for t in texts)
         words = "\0".join(_UNKEPT if t.words is None else t.words for t in texts)
@@ -365,7 +368,7 @@ class Signature:
             inner_numbers = frozenset(n[2:] for n in numbers if n.startswith("q:"))
             inner = cls(values, inner_numbers, where, _all_empty(values), words=words)
         values, words = texts[0]
-        return cls(values, own, where, _all_empty(values), inner, words=words)
+        return cls(values, own, where, _all_empty(values), inner, words=words, _read_from=hashvalues)
 
 
 def _stored_texts(stored: bytes) -> list[tuple[np.ndarray, str | None]] | None:

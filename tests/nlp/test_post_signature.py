@@ -57,6 +57,9 @@ def test_the_carried_signature_is_the_computed_one(kind: str) -> None:
     assert p.near_dup is not None
     got, want = of_post(through_the_bus(p)), computed(p)
     assert got == want  # values, numbers, places, emptiness, the reposted text's signature
+    # stored again (the incidents stage's record) as the bytes it was read from: those it computes
+    assert got.hashvalues_bytes() == want.hashvalues_bytes()
+    assert got.stored_numbers() == want.stored_numbers()
     assert got.words == want.words
     assert (got.quoted is None) == (want.quoted is None)
     if want.quoted is not None:
