@@ -54,7 +54,6 @@ from yuqing.schemas import (
     Location,
     MessageReply,
     Severity,
-    SeverityLevel,
     severity_rank,
 )
 
@@ -310,8 +309,8 @@ class _Aggregates:
                 if len(triggers) >= MAX_TRIGGERS:
                     break
             self.triggers = list(triggers)[:MAX_TRIGGERS]
-        level = self.severe[0][1].severity if self.severe else None
-        return Severity(level=cast("SeverityLevel | None", level), triggers=list(self.triggers))
+        level = self.severe[0][1].severity if self.severe else None  # (validated members' values)
+        return Severity.model_construct(level=level, triggers=list(self.triggers))
 
     def _add_titles(self, m: Member, key: _Key) -> None:
         """The earliest title and member, among originals and among all members."""
@@ -792,7 +791,7 @@ class IncidentTracker:
         n = len(keys)
         category = _winner(agg.categories)
         reply, repost, comment, like = agg.counts
-        counts = Counts(reply=reply, repost=repost, comment=comment, like=like)
+        counts = Counts.model_construct(reply=reply, repost=repost, comment=comment, like=like)
         sources = agg.sources
         burst = agg.burst()
         negative = agg.negative / n
