@@ -119,3 +119,11 @@ def test_readers_and_writers_in_parallel_see_whole_batches(tmp_path: Path) -> No
     assert errors == []
     assert seen and all(total % batch == 0 for total in seen)
     assert open_store(url).search(SearchQuery(text="浑浊")).total == 400
+
+
+def test_a_word_is_a_token_with_a_letter_or_a_digit_of_any_script() -> None:
+    # what both stores index and search: every code point str.isalnum accepts, nothing else (not "_")
+    from yuqing.storage.base import index_text, is_word
+
+    assert [c for c in map(chr, range(0x110000)) if is_word(c) != c.isalnum()] == []
+    assert index_text(["南京", "，", " 停水 ", "_", "——", "3", "Ⅻ", "\u3000"]) == "南京 停水 3 Ⅻ"

@@ -6,6 +6,7 @@ tests/contracts/test_store.py runs one behavioural suite against both.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -129,9 +130,12 @@ def post_location_ancestors(post: EnrichedPost) -> list[str]:
     return list(seen)
 
 
+_ALNUM = re.compile(r"[^\W_]")  # a character ``str.isalnum`` accepts (``\w`` is those and ``_``)
+
+
 def is_word(token: str) -> bool:
     """A token worth indexing or searching: it holds a letter or a digit (not punctuation or space)."""
-    return any(ch.isalnum() for ch in token)
+    return _ALNUM.search(token) is not None
 
 
 def _fold(text: str) -> str:
@@ -157,7 +161,8 @@ def split_title_tokens(title: str, tokens: Sequence[str]) -> tuple[list[str], li
 
 def index_text(tokens: Sequence[str]) -> str:
     """Tokens joined by single spaces, punctuation and blanks left out: what full-text indexes hold."""
-    return " ".join(t.strip() for t in tokens if is_word(t))
+    word = _ALNUM.search
+    return " ".join(t.strip() for t in tokens if word(t))
 
 
 def _segmenter() -> Callable[[str], list[str]]:
