@@ -320,7 +320,8 @@ class SqliteFtsStore:
         title_tokens, body_tokens = split_title_tokens(post.title, post.tokens)
         conn.execute("INSERT INTO documents_fts (rowid, title, body) VALUES (?, ?, ?)",
                      (rowid, index_text(title_tokens), index_text(body_tokens)))
-        conn.execute("INSERT OR REPLACE INTO document_posts (doc, post) VALUES (?, ?)",
+        conn.execute("INSERT INTO document_posts (doc, post) VALUES (?, ?)"
+                     " ON CONFLICT (doc) DO UPDATE SET post = excluded.post",
                      (rowid, post.model_dump_json(exclude=NOT_STORED)))
         conn.executemany("INSERT INTO document_places (code, doc) VALUES (?, ?)",
                          [(code, rowid) for code in post_location_ancestors(post)])
