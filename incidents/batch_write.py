@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import JSON, Connection, Table
@@ -55,10 +56,15 @@ class _Statement:
     cells: tuple[Callable[[Any], Any] | None, ...]  # each column's conversion to the driver's value
 
     def rows(self, values: Sequence[dict[str, Any]]) -> list[Any]:
-        pairs = tuple(zip(self.columns, self.cells, strict=True))
-        if self.positional:
-            return [tuple(v[c] if f is None else f(v[c]) for c, f in pairs) for v in values]
-        return [{c: v[c] if f is None else f(v[c]) for c, f in pairs} for v in values]
+        take = itemgetter(*self.columns)  # the row's values in the SQL's order, in one call
+        converted = [(i, f) for i, f in enumerate(self.cells) if f is not None]
+        rows = []
+        for v in values:
+            row = list(take(v))
+            for i, f in converted:
+                row[i] = f(row[i])
+            rows.append(tuple(row) if self.positional else dict(zip(self.columns, row, strict=True)))
+        return rows
 
 
 def _sqlite_time(value: datetime | None) -> str | None:
