@@ -47,7 +47,7 @@ from yuqing.schemas import EnrichedPost
 from yuqing.settings import Settings
 from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
-from yuqing.worker import Output, RetryableError, Worker
+from yuqing.worker import POST_BATCH, Output, RetryableError, Worker
 
 log = logging.getLogger(__name__)
 _CHUNK = 500  # ids in one IN (...)
@@ -55,6 +55,7 @@ _CHUNK = 500  # ids in one IN (...)
 
 class IncidentsWorker(Worker):
     name = "incidents"
+    batch_size = POST_BATCH
     topics = (Topics.ENRICHED_POSTS,)
 
     def __init__(

@@ -28,7 +28,7 @@ from yuqing.stage_engines import open_engines
 from yuqing.storage import SearchStore, StoreError
 from yuqing.storage.base import PostsRejected
 from yuqing.topology import Topics
-from yuqing.worker import Outcome, PermanentError, RetryableError, Worker
+from yuqing.worker import POST_BATCH, Outcome, PermanentError, RetryableError, Worker
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 class IndexerWorker(Worker):
     name = "indexer"
     topics = (Topics.ENRICHED_POSTS,)
+    batch_size = POST_BATCH
 
     def __init__(self, bus: Bus, store: SearchStore) -> None:
         super().__init__(bus)

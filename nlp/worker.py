@@ -33,7 +33,7 @@ from yuqing.schemas import EnrichedPost, RawPost
 from yuqing.settings import Settings
 from yuqing.stage_engines import open_engines
 from yuqing.topology import Topics
-from yuqing.worker import Outcome, Output, Worker
+from yuqing.worker import POST_BATCH, Outcome, Output, Worker
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 class EnrichWorker(Worker):
     name = "nlp"
     topics = (Topics.RAW_POSTS,)
+    batch_size = POST_BATCH
 
     def __init__(self, bus: Bus, enricher: Enricher, clock: Clock | None = None,
                  plans: PlanSource | None = None) -> None:

@@ -116,6 +116,14 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+# What the stages that see every post (nlp, indexer, incidents) poll at most at once: Kafka's own default
+# max.poll.records. Each does its work a batch at a time (one enrich_many, one index call, one clustering
+# transaction that writes and sends each incident once, in its newest version), so when they lag a
+# larger batch costs less per post; when they keep up, a poll returns what is there. The other stages
+# keep 100: they do each message's effects one by one.
+POST_BATCH = 500
+
+
 class Worker:
     """Subclass, set ``name`` and ``topics``, implement ``handle`` (or ``handle_batch``); optionally ``tick``
     for timers."""
@@ -125,7 +133,7 @@ class Worker:
     max_retries: int = 3
     retry_backoff: float = 0.5
     tick_interval: float = 5.0
-    batch_size: int = 100
+    batch_size: int = 100  # messages polled at most at once (the stages of every post poll POST_BATCH)
     reconnect_backoff: float = 1.0  # first wait after a bus fault; doubles up to 30 s
 
     def __init__(self, bus: Bus, clock: Clock | None = None) -> None:
