@@ -59,11 +59,11 @@ from yuqing.clock import FakeClock  # noqa: E402
 from yuqing.db.session import open_database  # noqa: E402
 from yuqing.schemas import Counts, EnrichedPost, RawPost, Tags, post_id_for  # noqa: E402
 from yuqing.topology import Topics  # noqa: E402
-from yuqing.worker import tune_gc  # noqa: E402
+from yuqing.worker import POST_BATCH, tune_gc  # noqa: E402
 
 SOURCES = ("weibo_sentiment/train.tsv", "weibo_emotion/train.tsv")
 REGIONS = ("320100", "350102", "110105", "510107", None, None)
-BATCH = 100
+BATCH = POST_BATCH  # what the stages poll at most at once
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 STORIES = ROOT / "tests" / "nlp" / "test_incidents_stories.json"
 DRILL = ROOT / "sample_site" / "data" / "fengqiu_explosion_replay.jsonl"

@@ -135,24 +135,23 @@ class Centroid:
         equals; equals by term), leaving out terms whose weight is gone (≤ 1e-9): (term, id, summed
         weight), heaviest first."""
         n = self.n
-        pos = np.arange(n)
         ids, w = self.ids[:n], self.w[:n]
         vals = terms.weights(ids, w, docs)
         keep = w > 1e-9
         if not keep.all():
-            pos, vals = pos[keep], vals[keep]
+            ids, w, vals = ids[keep], w[keep], vals[keep]
         if len(vals) > limit:  # only terms within rounding of the limit-th heaviest can be among them
             floor = np.partition(vals, len(vals) - limit)[len(vals) - limit] - 1e-6
             near = vals >= floor
-            pos, vals = pos[near], vals[near]
+            ids, w, vals = ids[near], w[near], vals[near]
         names = terms.names
-        chosen = ids[pos].tolist()
+        # sorted as tuples, heaviest (rounded) first, then by term: a centroid holds each term once, so
+        # no two tuples tie on both and the id and weight after them never decide
         ranked = sorted(
-            zip(vals.tolist(), chosen, pos.tolist(), strict=True),
-            key=lambda v: (-round(v[0], 9), names[v[1]]),
-        )[:limit]
-        weights = w[[p for _, _, p in ranked]].tolist()
-        return [(names[tid], tid, weight) for (_, tid, _), weight in zip(ranked, weights, strict=True)]
+            (-round(v, 9), names[tid], tid, weight)
+            for v, tid, weight in zip(vals.tolist(), ids.tolist(), w.tolist(), strict=True)
+        )
+        return [(name, tid, weight) for _, name, tid, weight in ranked[:limit]]
 
     def remap(self, old_to_new: np.ndarray) -> None:
         self.ids[: self.n] = old_to_new[self.ids[: self.n]]
