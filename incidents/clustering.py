@@ -41,6 +41,7 @@ import numpy as np
 
 from incidents.vectors import Centroid, Rows, Terms, terms_in_use
 from nlp.dedup import NearDuplicateIndex, Signature
+from nlp.filing import is_filed
 from nlp.heat import incident_heat
 from nlp.location import is_ancestor
 from nlp.post_signature import of_post as signature_of
@@ -493,7 +494,7 @@ class IncidentTracker:
     def add(self, post: EnrichedPost) -> Change | None:
         """File one post; None when it is irrelevant or wordless and not already in an incident."""
         known = self.post_cluster.get(post.id)
-        if known is None and not post.tags.relevant and post.item_kind != "message":
+        if known is None and not is_filed(post):
             return None  # (a declared 留言 is a case whatever the relevance model says)
         sig = signature_of(post)  # as nlp carried it (computed here for a post without it)
         if known is not None:

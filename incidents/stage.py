@@ -40,6 +40,7 @@ from incidents.mapping import incident_from_row
 from incidents.models import IncidentPost, IncidentRow
 from incidents.state import IncidentMemberState
 from nlp.dedup import Signature
+from nlp.filing import is_filed
 from yuqing.bus import Bus, Message
 from yuqing.clock import Clock
 from yuqing.db.session import Database
@@ -104,14 +105,14 @@ class IncidentsWorker(Worker):
             where = (message.topic, message.partition, message.offset)
             try:
                 head = _PostHead.model_validate_json(message.value)
-                if head.source_kind == "policy" or not (_fileable(head) or head.id in known):
+                if head.source_kind == "policy" or not (is_filed(head) or head.id in known):
                     self._passed.add(where)  # nothing to file: not read any further
                     continue
                 post = EnrichedPost.model_validate_json(message.value)
             except ValidationError:
                 continue  # handle() raises on it, and the base class dead-letters it
             self._ready[where] = post
-        wanted = {p.id for p in self._ready.values() if _fileable(p) and p.id not in known}
+        wanted = {p.id for p in self._ready.values() if is_filed(p) and p.id not in known}
         try:
             self._closed = self._in_closed_incidents(wanted)
         except OperationalError as exc:
@@ -128,7 +129,7 @@ class IncidentsWorker(Worker):
             post = EnrichedPost.model_validate_json(message.value)
         if post.source_kind == "policy":
             return None  # a policy document is not 舆情: the policies stage registers it (政策解读 / 转载)
-        if post.id not in self.tracker.post_cluster and _fileable(post) and self._is_closed(post.id):
+        if post.id not in self.tracker.post_cluster and is_filed(post) and self._is_closed(post.id):
             if post.item_kind == "message" and post.reply is not None:
                 return self._reply_to_closed(post)  # a 留言 answered after its case went quiet
             return None  # counted already, in an incident that has gone quiet since
@@ -257,11 +258,6 @@ class _PostHead(BaseModel):
 
 class UnmatchedReply(ValueError):
     """A 留言's reply that no stored case holds (dead-lettered with this reason)."""
-
-
-def _fileable(post: EnrichedPost | _PostHead) -> bool:
-    """A post the tracker files: a relevant one, or a declared 留言 (always a case)."""
-    return post.tags.relevant or post.item_kind == "message"
 
 
 def _stored_incidents(rows: Sequence[Any]) -> Iterator[StoredIncident]:

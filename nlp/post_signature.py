@@ -17,6 +17,7 @@ import binascii
 from collections.abc import Iterable
 
 from nlp.dedup import Signature, signature
+from nlp.filing import is_filed
 from nlp.tokenize import clean_text
 from yuqing.schemas import EnrichedPost, NearDup
 
@@ -48,5 +49,5 @@ def of_post(post: EnrichedPost) -> Signature:
 def sign(posts: Iterable[EnrichedPost]) -> None:
     """Carry the signature on each post the incidents stage files (relevant, or a declared 留言)."""
     for post in posts:
-        if post.tags.relevant or post.item_kind == "message":
+        if is_filed(post):
             post.near_dup = carried(computed(post))

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from nlp.filing import is_filed
 from yuqing.schemas import ClusterTerms, EnrichedPost
 
 MAX_TERMS = 100
@@ -29,8 +30,8 @@ MAX_TERMS = 100
 # differently they are worded (an eyewitness's 巨响, the hospital's 伤员, the bulletin's 爆炸事故).
 # ``accident`` words are generic: they join an incident of any kind, but two specific kinds never join on
 # them (a 车祸 is not the 爆炸); the aftermath's words (evacuation, shelters, the downwind side) are generic
-# ones too. A word that jieba
-# splits (下风口 → 下 风口) is matched as that run of tokens, without segmenting anything here.
+# ones too. A word that jieba splits (下风口 → 下 风口) is matched as that run of tokens, without
+# segmenting anything here.
 _EVENT_WORDS = {
     "explosion": "爆炸 爆燃 巨响 炸响",
     "fire": "火灾 起火 失火 大火 着火 明火 浓烟",
@@ -90,8 +91,12 @@ def event_kinds_of_tokens(tokens: Sequence[str]) -> set[str]:
 
 def _scheme() -> str:
     """A fingerprint of everything ``terms`` and the kinds of emergency depend on."""
-    parts = [str(MAX_TERMS), _WORD.pattern, " ".join(sorted(STOPWORDS)),
-             " ".join(f"{w}={k}" for w, k in sorted(EVENT_TYPES.items()))]
+    parts = [
+        str(MAX_TERMS),
+        _WORD.pattern,
+        " ".join(sorted(STOPWORDS)),
+        " ".join(f"{w}={k}" for w, k in sorted(EVENT_TYPES.items())),
+    ]
     return hashlib.sha1("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -99,8 +104,8 @@ SCHEME = _scheme()
 
 
 def computed(post: EnrichedPost) -> ClusterTerms:
-    return ClusterTerms(weights=terms(post.tokens), events=sorted(event_kinds_of_tokens(post.tokens)),
-                        scheme=SCHEME)
+    events = sorted(event_kinds_of_tokens(post.tokens))
+    return ClusterTerms(weights=terms(post.tokens), events=events, scheme=SCHEME)
 
 
 def of_post(post: EnrichedPost) -> tuple[dict[str, float], list[str]]:
@@ -114,5 +119,5 @@ def of_post(post: EnrichedPost) -> tuple[dict[str, float], list[str]]:
 def attach(posts: Iterable[EnrichedPost]) -> None:
     """Carry the terms on each post the incidents stage files (relevant, or a declared 留言)."""
     for post in posts:
-        if post.tags.relevant or post.item_kind == "message":
+        if is_filed(post):
             post.cluster_terms = computed(post)
