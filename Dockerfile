@@ -17,7 +17,9 @@ COPY reports ./reports
 # reports: WeasyPrint draws PDFs through Pango; the Noto CJK fonts are embedded in them
 RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
  && rm -rf /var/lib/apt/lists/*
+# the candidate-search loop (incidents/row_kernel.py) is compiled here once, into numba's cache
 RUN pip install -c constraints.txt . \
+ && python -c "from incidents.vectors import Rows; Rows(1)" \
  && useradd --system --home /var/lib/yuqing yuqing \
  && mkdir -p /var/lib/yuqing && chown yuqing /var/lib/yuqing
 

@@ -658,10 +658,12 @@ class IncidentTracker:
         if not found:
             return None
         rows = np.fromiter(found, dtype=np.int64, count=len(found))
-        cosines = self._rows.cosines(rows, post_vec, post_norm, self._terms, self._docs)
         bounds = self._rows.bounds(
             rows,
-            cosines,
+            post_vec,
+            post_norm,
+            self._terms,
+            self._docs,
             at=at,
             window=self.window,
             placed=bool(member.codes),

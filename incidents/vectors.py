@@ -10,9 +10,10 @@ Python.
 
 ``Rows`` holds one row per open incident: its selection (the centroid's top terms, as ids and
 weights) and what a candidate must have to be scored at all (open to new posts, active around the post's
-time, has places, has kinds of emergency, its category). ``Rows.scores`` gives, for many rows at once,
-the cosine of a post with each selection and the most each row can score with every boost it could get,
-so only the rows that can win are scored again exactly, one at a time, by the tracker.
+time, has places, has kinds of emergency, its category). ``Rows.bounds`` gives, for many rows at once,
+the most each row can score (the cosine of a post with its selection and every boost it could get), in
+one compiled pass (``incidents.row_kernel``), so only the rows that can win are scored again exactly, one
+at a time, by the tracker.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+
+from incidents.row_kernel import row_bounds
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -173,6 +176,14 @@ class Rows:
         self._categories: dict[str, int] = {}
         self.size = 0  # rows handed out
         self.free: list[int] = []
+        self._compile()
+
+    def _compile(self) -> None:
+        """Compile (or load from the disk cache) the scoring loop now, not at the first post."""
+        self.bounds(
+            np.zeros(0, dtype=np.int64), {}, 1.0, Terms(), 0, at=_EPOCH, window=timedelta(0), placed=False,
+            event_boost=0.0, location_boost=0.0, category=None, category_boost=0.0,
+        )
 
     def take(self) -> int:
         if self.free:
@@ -231,34 +242,13 @@ class Rows:
     def remap(self, old_to_new: np.ndarray) -> None:
         self.sel_ids[: self.size] = old_to_new[self.sel_ids[: self.size]]
 
-    def cosines(
-        self, rows: np.ndarray, post: Mapping[str, float], post_norm: float, terms: Terms, docs: int
-    ) -> np.ndarray:
-        """Cosine of the post's TF-IDF vector ``post`` with each row's selection under the current IDF
-        (to float rounding: the IDF factor is computed as ``(log(1 + docs) + 1.0) - logdf``, in place;
-        the tracker scores again exactly, as ``Terms.weights`` does, what comes near a decision)."""
-        known, scratch = terms.ids, terms.scratch
-        ids, weights = [], []
-        for term, weight in post.items():
-            tid = known.get(term)
-            if tid is not None:  # a term no counted post has is in no selection
-                ids.append(tid)
-                weights.append(weight)
-        scratch[ids] = weights
-        sel = self.sel_ids.take(rows, axis=0)  # take: the same gather as indexing, faster
-        vals = terms.logdf.take(sel)
-        np.subtract(math.log(1 + docs) + 1.0, vals, out=vals)
-        vals *= self.sel_w.take(rows, axis=0)
-        norms = np.sqrt(np.einsum("ij,ij->i", vals, vals))
-        dots = np.einsum("ij,ij->i", vals, scratch.take(sel))
-        scratch[ids] = 0.0
-        # a row without weights has norm 0 and dot 0: cosine 0 (any weight kept is over 1e-9, as is its norm)
-        return dots / (post_norm * np.maximum(norms, 1e-300, out=norms))
-
     def bounds(
         self,
         rows: np.ndarray,
-        cosines: np.ndarray,
+        post: Mapping[str, float],
+        post_norm: float,
+        terms: Terms,
+        docs: int,
         *,
         at: datetime,
         window: timedelta,
@@ -268,23 +258,44 @@ class Rows:
         category: str | None,
         category_boost: float,
     ) -> np.ndarray:
-        """The most each row can score (its cosine and every boost it could get); ``-inf`` for rows no
-        post may join now (closed to posts, or not active within ``window`` of ``at``)."""
+        """The most each row can score: the cosine of the post's TF-IDF vector ``post`` with the row's
+        selection under the current IDF, plus every boost the row could get (location and event boosts
+        only for a ``placed`` post); ``-inf`` for rows no post may join now (closed to posts, or not active
+        within ``window`` of ``at``). Computed in one compiled pass (``incidents.row_kernel``), to float
+        rounding: the IDF factor is ``(log(1 + docs) + 1.0) - logdf``; the tracker scores again exactly,
+        as ``Terms.weights`` does, what comes near a decision."""
+        known = terms.ids
+        ids, weights = [], []
+        for term, weight in post.items():
+            tid = known.get(term)
+            if tid is not None:  # a term no counted post has is in no selection
+                ids.append(tid)
+                weights.append(weight)
         when, span = micros(at), window // _MICROSECOND
-        usable = (
-            self.open_to_posts.take(rows)
-            & (self.last.take(rows) >= when - span)
-            & (self.first.take(rows) <= when + span)
+        code = self._categories.get(category, -1) if category else -1
+        return row_bounds(
+            rows,
+            self.sel_ids,
+            self.sel_w,
+            terms.logdf,
+            terms.scratch,
+            np.array(ids, dtype=np.int64),
+            np.array(weights),
+            math.log(1 + docs) + 1.0,
+            post_norm,
+            self.open_to_posts,
+            self.first,
+            self.last,
+            when - span,
+            when + span,
+            location_boost if placed else 0.0,
+            self.placed,
+            event_boost,
+            self.eventful,
+            code,
+            self.category,
+            category_boost,
         )
-        bound = cosines.copy()
-        if placed:
-            located = self.placed.take(rows)
-            boost = np.where(self.eventful.take(rows), location_boost + event_boost, location_boost + 0.0)
-            bound = bound + np.where(located, boost, 0.0)
-        if category and category in self._categories:
-            same = self.category.take(rows) == self._categories[category]
-            bound = bound + np.where(same, category_boost, 0.0)
-        return np.where(usable, bound, -np.inf)
 
 
 def terms_in_use(centroids: Iterable[Centroid]) -> set[int]:

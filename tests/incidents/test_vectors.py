@@ -1,6 +1,7 @@
-"""The numpy side of candidate search (incidents/vectors.py): the top terms are the ones the term-by-term
-formula picks, ties and removed terms included; the term table compacts after evictions without changing
-a single clustering decision; candidate bounds leave out exactly the incidents no post may join."""
+"""The numpy side of candidate search (incidents/vectors.py, incidents/row_kernel.py): the top terms are
+the ones the term-by-term formula picks, ties and removed terms included; the term table compacts after
+evictions without changing a single clustering decision; candidate bounds are the term-by-term cosines
+and boosts, and leave out exactly the incidents no post may join."""
 
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def test_compacting_the_term_table_changes_no_decision(monkeypatch: pytest.Monke
 
 
 def test_bounds_leave_out_closed_and_inactive_rows() -> None:
-    rows = Rows(4)
+    rows, terms = Rows(4), Terms()
+    terms.set_logdfs(["化工厂"], [math.log(2)])
     at = T0
     for r, (first, last, open_) in enumerate(
         [
@@ -119,20 +121,67 @@ def test_bounds_leave_out_closed_and_inactive_rows() -> None:
         ]
     ):
         rows.take()
+        rows.set_selection(r, [terms.id("化工厂")], [1.0])
         rows.set_state(
             r, first=first, last=last, open_to_posts=open_, placed=r == 0, eventful=False, category="交通"
         )
-    cos = np.full(4, 0.2)
     bounds = rows.bounds(
         np.arange(4),
-        cos,
+        {"化工厂": 2.0, "新词": 1.0},  # the post shares one of its two terms with every row
+        math.sqrt(5.0),
+        terms,
+        1,
         at=at,
         window=timedelta(hours=72),
         placed=True,
-        event_boost=0.0,
+        event_boost=0.3,
         location_boost=0.1,
         category="交通",
         category_boost=0.05,
     )
-    assert bounds[0] == pytest.approx(0.35)
+    assert bounds[0] == pytest.approx(2 / math.sqrt(5) + 0.1 + 0.05)  # no kinds of emergency: no event boost
     assert np.isneginf(bounds[1:]).all()
+    assert not terms.scratch.any()  # the post's weights are cleared after scoring
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_bounds_are_the_cosine_and_boosts_row_by_row(seed: int) -> None:
+    """The compiled pass gives, for every row, what the term-by-term formula gives (to float rounding):
+    the cosine of the post with the row's selection under the current IDF, plus each boost it could get."""
+    rng = random.Random(seed)
+    vocab = [f"词{i}" for i in range(60)]
+    terms, docs = Terms(), rng.randint(50, 500)
+    ldf = {t: math.log(1 + rng.randint(1, docs)) for t in vocab}
+    terms.set_logdfs(list(ldf), list(ldf.values()))
+    rows = Rows(8)
+    selections, states = [], []
+    for r in range(40):
+        rows.take()
+        picked = rng.sample(vocab, rng.randint(0, 8))
+        weights = [rng.uniform(0.5, 3.0) for _ in picked]
+        rows.set_selection(r, [terms.id(t) for t in picked], weights)
+        state = {"placed": rng.random() < 0.5, "eventful": rng.random() < 0.5,
+                 "category": rng.choice(["交通", "教育", None])}
+        rows.set_state(r, first=T0, last=T0, open_to_posts=True, **state)
+        selections.append(dict(zip(picked, weights, strict=True)))
+        states.append(state)
+    post = {t: rng.uniform(0.5, 3.0) for t in rng.sample(vocab, 10)}
+    post["没人用过"] = 1.0  # a term no counted post has
+    idf = {t: math.log(1 + docs) - ldf.get(t, math.log(1 + docs)) + 1.0 for t in post}
+    post_vec = {t: w * idf[t] for t, w in post.items()}
+    post_norm = math.sqrt(sum(w * w for w in post_vec.values()))
+    for placed in (True, False):
+        bounds = rows.bounds(
+            np.arange(40), post_vec, post_norm, terms, docs, at=T0, window=timedelta(hours=72),
+            placed=placed, event_boost=0.3, location_boost=0.1, category="交通", category_boost=0.05,
+        )
+        for r, (selection, state) in enumerate(zip(selections, states, strict=True)):
+            vec = {t: w * (math.log(1 + docs) - ldf[t] + 1.0) for t, w in selection.items()}
+            norm = math.sqrt(sum(w * w for w in vec.values()))
+            dot = sum(w * vec.get(t, 0.0) for t, w in post_vec.items())
+            expected = dot / (post_norm * norm) if norm else 0.0
+            if placed and state["placed"]:
+                expected += 0.1 + (0.3 if state["eventful"] else 0.0)
+            if state["category"] == "交通":
+                expected += 0.05
+            assert bounds[r] == pytest.approx(expected, abs=1e-12)
