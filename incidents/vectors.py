@@ -24,8 +24,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from incidents.row_kernel import row_bounds
-
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NO_TIME = np.iinfo(np.int64).min
@@ -176,6 +174,11 @@ class Rows:
         self._categories: dict[str, int] = {}
         self.size = 0  # rows handed out
         self.free: list[int] = []
+        # imported here: numba holds about 120 MB resident, so only a process that clusters loads it (not
+        # alerting or the API, which import incidents.clustering for its constants)
+        from incidents.row_kernel import row_bounds
+
+        self._row_bounds = row_bounds
         self._compile()
 
     def _compile(self) -> None:
@@ -273,7 +276,7 @@ class Rows:
                 weights.append(weight)
         when, span = micros(at), window // _MICROSECOND
         code = self._categories.get(category, -1) if category else -1
-        return row_bounds(
+        return self._row_bounds(
             rows,
             self.sel_ids,
             self.sel_w,
