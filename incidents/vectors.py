@@ -94,21 +94,24 @@ class Terms:
 class Centroid:
     """An incident's summed term weights (of its original posts), as arrays indexed by position."""
 
-    __slots__ = ("_at", "ids", "n", "w")
+    __slots__ = ("_at", "ids", "n", "thinned", "w")
 
     def __init__(self) -> None:
         self._at: dict[str, int] = {}  # term -> position
         self.ids = np.zeros(16, dtype=np.int64)
         self.w = np.zeros(16)
         self.n = 0
+        self.thinned = False  # a post's weights were taken away: some terms' may be gone
 
     def __len__(self) -> int:
         return self.n
 
     def add(self, weights: Mapping[str, float], terms: Terms, sign: int = 1) -> None:
         """Add (``sign`` 1) or take away (−1) a post's term weights: ``sign * w + old`` per term, as
-        ``Counter.update`` sums them."""
+        ``Counter.update`` sums them. A post's weights are positive (``nlp.post_terms.terms``: at least 1),
+        so only taking one away can leave a term's weight gone (``thinned``)."""
         at, ids, w = self._at, self.ids, self.w
+        self.thinned = self.thinned or sign < 0
         grow = self.n + len(weights)
         if grow > len(ids):
             self.ids = ids = _grown(ids, grow)
@@ -138,20 +141,19 @@ class Centroid:
         n = self.n
         ids, w = self.ids[:n], self.w[:n]
         vals = terms.weights(ids, w, docs)
-        keep = w > 1e-9
-        if not keep.all():
+        if self.thinned:
+            keep = w > 1e-9
             ids, w, vals = ids[keep], w[keep], vals[keep]
         if len(vals) > limit:  # only terms within rounding of the limit-th heaviest can be among them
             floor = np.partition(vals, len(vals) - limit)[len(vals) - limit] - 1e-6
             near = vals >= floor
             ids, w, vals = ids[near], w[near], vals[near]
-        names = terms.names
+        names, tids = terms.names, ids.tolist()
+        heaviest = np.round(vals, 9)
+        np.negative(heaviest, out=heaviest)
         # sorted as tuples, heaviest (rounded) first, then by term: a centroid holds each term once, so
         # no two tuples tie on both and the id and weight after them never decide
-        ranked = sorted(
-            (-round(v, 9), names[tid], tid, weight)
-            for v, tid, weight in zip(vals.tolist(), ids.tolist(), w.tolist(), strict=True)
-        )
+        ranked = sorted(zip(heaviest.tolist(), [names[t] for t in tids], tids, w.tolist(), strict=True))
         return [(name, tid, weight) for _, name, tid, weight in ranked[:limit]]
 
     def remap(self, old_to_new: np.ndarray) -> None:
