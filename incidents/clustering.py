@@ -35,6 +35,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, cast
 
 import numpy as np
@@ -213,6 +214,7 @@ class Member:
 
 
 _Key = tuple[datetime, str]  # a member's place in time order: (at, post_id)
+_BY_WEIGHT = itemgetter(1, 0)  # a (term, weight) item's (weight, term): lightest first, then by term
 
 
 class _Aggregates:
@@ -382,10 +384,6 @@ class _Aggregates:
             ordered = Counter({c: votes[c][0] for c in sorted(votes, key=lambda c: votes[c][1])})
             self.places = _locations(ordered, {c: loc for c, (_, loc) in self.names.items()})
         return list(self.places)
-
-
-def _by_weight(item: tuple[str, float]) -> tuple[float, str]:
-    return item[1], item[0]
 
 
 def _first(item: tuple[_Key, Member]) -> _Key:
@@ -672,11 +670,10 @@ class IncidentTracker:
             category=member.category,
             category_boost=CATEGORY_BOOST,
         )
-        near = np.flatnonzero(bounds >= self.threshold - _MARGIN)
-        near = near[np.argsort(-bounds[near], kind="stable")]
+        near, near_bounds = self._rows.near_first(bounds, self.threshold - _MARGIN)
         best: tuple[float, str] | None = None
-        for i in near.tolist():
-            if best is not None and bounds[i] < best[0] - _MARGIN:
+        for i, bound in zip(near.tolist(), near_bounds.tolist(), strict=True):
+            if best is not None and bound < best[0] - _MARGIN:
                 break  # in order of their bounds: none after this one can win
             cluster = self.clusters[cast(str, self._row_ids[rows[i]])]
             score = self._score(member, post_vec, post_norm, cluster, at)
@@ -702,7 +699,7 @@ class IncidentTracker:
             return [t for t in post_vec if t in postings]
         budget, light = (room * post_norm) ** 2, 0.0
         searched = []
-        for term, weight in sorted(post_vec.items(), key=_by_weight):
+        for term, weight in sorted(post_vec.items(), key=_BY_WEIGHT):
             if light + weight * weight < budget:
                 light += weight * weight
             elif term in postings:

@@ -73,3 +73,12 @@ def row_bounds(
     for k in range(post_ids.shape[0]):
         scratch[post_ids[k]] = 0.0
     return out
+
+
+@njit(cache=True)
+def near_first(bounds: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the bounds at least ``floor``, highest first (equal bounds in position order),
+    and those bounds."""
+    near = np.flatnonzero(bounds >= floor)
+    order = near[np.argsort(-bounds[near], kind="mergesort")]
+    return order, bounds[order]

@@ -117,13 +117,15 @@ class Centroid:
             self.ids = ids = _grown(ids, grow)
             self.w = w = _grown(w, grow)
         start = n = self.n
+        known = terms.ids
         new_ids, new_w, held, added = [], [], [], []
         for term, weight in weights.items():
             pos = at.get(term)
             if pos is None:
                 at[term] = n
                 n += 1
-                new_ids.append(terms.id(term))
+                tid = known.get(term)
+                new_ids.append(terms.id(term) if tid is None else tid)
                 new_w.append(sign * weight)
             else:
                 held.append(pos)
@@ -178,17 +180,19 @@ class Rows:
         self.free: list[int] = []
         # imported here: numba holds about 120 MB resident, so only a process that clusters loads it (not
         # alerting or the API, which import incidents.clustering for its constants)
-        from incidents.row_kernel import row_bounds
+        from incidents.row_kernel import near_first, row_bounds
 
         self._row_bounds = row_bounds
+        self.near_first = near_first  # (positions, bounds) of the bounds at least a floor, highest first
         self._compile()
 
     def _compile(self) -> None:
-        """Compile (or load from the disk cache) the scoring loop now, not at the first post."""
-        self.bounds(
+        """Compile (or load from the disk cache) the scoring loops now, not at the first post."""
+        bounds = self.bounds(
             np.zeros(0, dtype=np.int64), {}, 1.0, Terms(), 0, at=_EPOCH, window=timedelta(0), placed=False,
             event_boost=0.0, location_boost=0.0, category=None, category_boost=0.0,
         )
+        self.near_first(bounds, 0.0)
 
     def take(self) -> int:
         if self.free:
