@@ -2,20 +2,36 @@
 most it can score with the boosts it could get, in one pass over the rows' selection terms, with no
 temporary arrays (``incidents.vectors.Rows.bounds`` calls it; numpy took a dozen passes and calls).
 
-Compiled on first use and cached on disk (``cache=True``: next to this file, or in ``NUMBA_CACHE_DIR``).
+Compiled on first use and cached on disk (next to this file, else in the user's cache directory, or in
+``NUMBA_CACHE_DIR``); where no cache directory is writable, compiled at each start instead (about a
+second), with a warning.
 The arithmetic is IEEE double without fast-math, term by term in row order; the tracker scores again
 exactly, one incident at a time, whatever comes within rounding of a decision.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit
 
+log = logging.getLogger(__name__)
 
-@njit(cache=True)
+
+def compiled(function: Callable[..., Any]) -> Any:
+    """``function`` compiled by numba, cached on disk when a cache directory is writable."""
+    try:
+        return njit(cache=True)(function)
+    except RuntimeError as exc:  # numba: "cannot cache function …: no locator available"
+        log.warning("incidents: %s; compiling %s at each start", exc, function.__name__)
+        return njit(function)
+
+
+@compiled
 def row_bounds(
     rows: np.ndarray,
     sel_ids: np.ndarray,
@@ -75,7 +91,7 @@ def row_bounds(
     return out
 
 
-@njit(cache=True)
+@compiled
 def near_first(bounds: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
     """The positions of the bounds at least ``floor``, highest first (equal bounds in position order),
     and those bounds."""

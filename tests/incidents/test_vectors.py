@@ -185,3 +185,20 @@ def test_bounds_are_the_cosine_and_boosts_row_by_row(seed: int) -> None:
             if state["category"] == "交通":
                 expected += 0.05
             assert bounds[r] == pytest.approx(expected, abs=1e-12)
+
+
+def test_the_scoring_loop_runs_where_numba_cannot_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only install without a writable cache directory: the loop is compiled at start, not cached,
+    and the stage still scores (numba would otherwise refuse to define the function at import)."""
+    from numba.core import caching
+
+    from incidents import row_kernel
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])  # no directory can hold a cache
+    with pytest.raises(RuntimeError, match="no locator"):  # what numba does without the fallback
+        caching.FunctionCache(row_kernel.near_first.py_func)
+
+    near_first = row_kernel.compiled(row_kernel.near_first.py_func)
+    order, bounds = near_first(np.array([0.2, 0.5, 0.31, 0.5]), 0.3)
+    assert order.tolist() == [1, 3, 2] and bounds.tolist() == [0.5, 0.5, 0.31]
+    assert isinstance(near_first._cache, caching.NullCache)  # compiled in memory only
