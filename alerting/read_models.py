@@ -355,7 +355,7 @@ def deadlines_by_alert(
     return out
 
 
-# What the incident reads (incidents.read) need of the alerts: an incident's alerts, by query or id.
+# What the incident reads (api.incident_reads) need of the alerts: an incident's alerts, by query or id.
 
 
 def current_alerts() -> Subquery:

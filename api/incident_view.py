@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from alerting import read_models, service
+from alerting.effect_review import EffectReview, review
+from api import incident_reads as read
 from api.deps import AppState, Principal
 from api.incident_insights import (
     KeywordCount,
@@ -22,10 +24,8 @@ from api.incident_insights import (
 )
 from api.problems import ProblemError
 from api.schemas import PostOut
-from incidents import read
-from incidents.effect_review import EffectReview, review
+from incidents.mapping import IncidentOut
 from incidents.models import IncidentRow
-from incidents.read import IncidentOut
 from incidents.series import SeriesPoint
 from yuqing.storage import StoreError
 

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting import service
+from alerting.effect_review import EffectReview, review
 from alerting.models import Alert
 from alerting.read_models import AuditEntryRead, DeadlineRead
-from incidents.effect_review import EffectReview, review
+from incidents.mapping import IncidentOut
 from incidents.models import IncidentPost, IncidentRow
-from incidents.read import IncidentOut
 from incidents.series import SeriesPoint
 from reports.models import IncidentReview
 from reports.rule_titles import rule_ground, rule_titles

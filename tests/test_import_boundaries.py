@@ -1,5 +1,6 @@
 """The api reads alerting through its service and read models (``alerting.service``,
-``alerting.read_models``), never through its tables: no api module imports ``alerting.models``."""
+``alerting.read_models``), never through its tables: no api module imports ``alerting.models``. And the
+incidents package, upstream of alerting in the pipeline, imports nothing from alerting or the api."""
 
 from __future__ import annotations
 
@@ -45,3 +46,21 @@ def test_api_imports_no_alerting_models() -> None:
         if imports_alerting_models(path.read_text(encoding="utf-8")):
             offenders.append(relative)
     assert offenders == [], f"api modules importing alerting.models (use alerting.read_models): {offenders}"
+
+
+def imports_any(source: str, packages: tuple[str, ...]) -> list[str]:
+    return sorted(
+        name
+        for name in imported_modules(ast.parse(source))
+        if any(name == p or name.startswith(f"{p}.") for p in packages)
+    )
+
+
+def test_incidents_import_nothing_downstream() -> None:
+    assert imports_any("def f():\n    from alerting import read_models\n", ("alerting",))  # the check sees it
+    offenders = {
+        path.relative_to(ROOT).as_posix(): found
+        for path in sorted((ROOT / "incidents").rglob("*.py"))
+        if (found := imports_any(path.read_text(encoding="utf-8"), ("alerting", "api")))
+    }
+    assert offenders == {}, f"incidents modules importing alerting or the api: {offenders}"

@@ -14,9 +14,9 @@ from api.console.alert_views import alert_page_response, incident_context, manua
 from api.console.render import render
 from api.console.views import see_other
 from api.deps import DB, AppState, Now, Principal, State, console_user
+from api.incident_reads import IncidentSort, current_alert_id, list_incidents
 from api.incident_view import visible_incident
 from incidents.models import IncidentRow
-from incidents.read import IncidentSort, current_alert_id, list_incidents
 from nlp.location import place_name
 from nlp.training.taxonomy import CATEGORIES
 from yuqing.schemas import SEVERITY_ORDER

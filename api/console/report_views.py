@@ -8,8 +8,8 @@ from starlette.responses import Response
 from api.console.render import render_error
 from api.console.views import see_other
 from api.deps import DB, Now, Principal, State, console_user
+from api.incident_reads import current_alert_id
 from api.incident_view import visible_incident
-from incidents.read import current_alert_id
 from reports.download import download, store_or_none
 from reports.review import ReviewRefused, save_review
 from reports.service import incident_report

@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 
 from alerting import service
 from api.deps import DB, Now, Principal, State, api_user
+from api.incident_reads import IncidentPage, IncidentSort, list_incidents
 from api.incident_view import IncidentDetail, incident_detail, visible_incident
 from api.problems import ProblemError
 from api.schemas import NO_NUL
-from incidents.read import IncidentPage, IncidentSort, list_incidents
 from yuqing.schemas import SeverityLevel
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])

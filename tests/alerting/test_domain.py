@@ -10,8 +10,8 @@ import yaml
 
 from alerting import outbox, state
 from alerting.clocks import DEADLINE_KINDS, Policies
+from alerting.effect_review import RESPONSE_KINDS
 from api.console import render
-from incidents.effect_review import RESPONSE_KINDS
 from yuqing import domain
 from yuqing.schemas import Incident
 

@@ -8,9 +8,9 @@ from factories import alerting_worker, login, make_post, seed_incident
 from fastapi.testclient import TestClient
 
 from alerting import service
+from alerting.effect_review import review
 from alerting.read_models import DeadlineRead
 from api.schemas import PostOut
-from incidents.effect_review import review
 from yuqing.clock import FakeClock
 from yuqing.db.session import Database
 from yuqing.settings import Settings
