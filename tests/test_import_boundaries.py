@@ -5,6 +5,8 @@ incidents package, upstream of alerting in the pipeline, imports nothing from al
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,3 +66,26 @@ def test_incidents_import_nothing_downstream() -> None:
         if (found := imports_any(path.read_text(encoding="utf-8"), ("alerting", "api")))
     }
     assert offenders == {}, f"incidents modules importing alerting or the api: {offenders}"
+
+
+def test_only_the_incidents_stage_loads_numba() -> None:
+    """numba (about 160 MB resident) is loaded by the process that clusters, not by the others, though
+    alerting and the api import incidents.clustering for its constants."""
+    from yuqing.topology import STAGES
+
+    probe = (
+        "import importlib, sys\n"
+        "for target in sys.argv[1:]:\n"
+        "    importlib.import_module(target.split(':')[0])\n"
+        "    print(target, 'numba' in sys.modules)\n"
+    )
+    others = [stage.target for name, stage in STAGES.items() if name != "incidents"]
+    run = subprocess.run([sys.executable, "-c", probe, *others], capture_output=True, text=True, cwd=ROOT,
+                         check=True, timeout=120)
+    assert run.stdout.split() == [word for t in others for word in (t, "False")]
+    tracker = "import sys\nfrom incidents.clustering import IncidentTracker\nIncidentTracker()\n"
+    clustering = subprocess.run(
+        [sys.executable, "-c", tracker + "print('numba' in sys.modules)"],
+        capture_output=True, text=True, cwd=ROOT, check=True, timeout=120,
+    )
+    assert clustering.stdout.split() == ["True"]  # the probe can see it
