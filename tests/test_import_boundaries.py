@@ -25,11 +25,17 @@ def imported_modules(tree: ast.AST) -> set[str]:
     return names
 
 
-def imports_alerting_models(source: str) -> bool:
-    return any(
-        name == "alerting.models" or name.startswith("alerting.models.")
+def imports_any(source: str, packages: tuple[str, ...]) -> list[str]:
+    """The modules of ``packages`` (or in them) that a file imports."""
+    return sorted(
+        name
         for name in imported_modules(ast.parse(source))
+        if any(name == p or name.startswith(f"{p}.") for p in packages)
     )
+
+
+def imports_alerting_models(source: str) -> bool:
+    return bool(imports_any(source, ("alerting.models",)))
 
 
 def test_the_check_sees_every_form_of_the_import() -> None:
@@ -48,14 +54,6 @@ def test_api_imports_no_alerting_models() -> None:
         if imports_alerting_models(path.read_text(encoding="utf-8")):
             offenders.append(relative)
     assert offenders == [], f"api modules importing alerting.models (use alerting.read_models): {offenders}"
-
-
-def imports_any(source: str, packages: tuple[str, ...]) -> list[str]:
-    return sorted(
-        name
-        for name in imported_modules(ast.parse(source))
-        if any(name == p or name.startswith(f"{p}.") for p in packages)
-    )
 
 
 def test_incidents_import_nothing_downstream() -> None:
